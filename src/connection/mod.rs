@@ -1,0 +1,3 @@
+//! Connection state: roles, closing, limits, configuration, errors.
+
+pub mod close;

@@ -1,0 +1,1 @@
+//! The opening handshake. (stub: being written)
