@@ -1,3 +1,186 @@
-//! Connection state: roles, closing, limits, configuration, errors.
+//! Connection state: one implementation for both roles, closing, limits and errors.
+//!
+//! The [`Connection`] is driven from outside: [`receive`](Connection::receive) gives it bytes,
+//! [`next_event`](Connection::next_event) decodes them into [`Event`]s (answering pings and
+//! closes as configured), the `send_*` methods queue frames, and
+//! [`pending_output`](Connection::pending_output) / [`advance_output`](Connection::advance_output)
+//! hand the queued bytes to the transport at whatever pace it accepts them. Time enters only
+//! through [`poll_timeout`](Connection::poll_timeout) and
+//! [`handle_timeout`](Connection::handle_timeout), with the caller's clock.
 
 pub mod close;
+pub mod config;
+pub mod error;
+pub mod event;
+pub mod state;
+
+mod recv;
+mod send;
+mod timer;
+
+use alloc::boxed::Box;
+use bytes::BytesMut;
+
+use crate::entropy::Entropy;
+use crate::extensions::Extension;
+use config::Config;
+use error::Error;
+use recv::Receiver;
+use send::Sender;
+use state::{Role, State, Transport};
+use timer::Timers;
+
+/// A WebSocket connection after the opening handshake: bytes in, events and bytes out.
+pub struct Connection {
+    role: Role,
+    config: Config,
+    extension: Option<Box<dyn Extension>>,
+    rx: Receiver,
+    tx: Sender,
+    timers: Timers,
+    close_sent: bool,
+    close_received: bool,
+    /// The connection failed or timed out: nothing more is read or written.
+    failed: bool,
+    /// The transport's read side ended.
+    eof: bool,
+    /// The failure not yet reported through `next_event`.
+    pending_error: Option<Error>,
+}
+
+impl core::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Connection")
+            .field("role", &self.role)
+            .field("state", &self.state())
+            .field("extension", &self.extension.as_ref().map(|e| e.name()))
+            .field("buffered_input", &self.buffered_input())
+            .field("pending_output", &self.output_len())
+            .finish()
+    }
+}
+
+impl Connection {
+    fn new(role: Role, config: Config, entropy: Option<Box<dyn Entropy>>) -> Self {
+        Self {
+            role,
+            extension: None,
+            rx: Receiver::new(),
+            tx: Sender::new(entropy),
+            timers: Timers::default(),
+            config,
+            close_sent: false,
+            close_received: false,
+            failed: false,
+            eof: false,
+            pending_error: None,
+        }
+    }
+
+    /// A server-side connection: expects masked frames, sends unmasked ones.
+    pub fn server(config: Config) -> Self {
+        Self::new(Role::Server, config, None)
+    }
+
+    /// A client-side connection that masks every frame with a fresh key from `entropy`.
+    pub fn client(config: Config, entropy: Box<dyn Entropy>) -> Self {
+        Self::new(Role::Client, config, Some(entropy))
+    }
+
+    /// A client-side connection with mask keys from [`OsEntropy`](crate::entropy::OsEntropy).
+    #[cfg(feature = "std")]
+    pub fn client_with_os_entropy(config: Config) -> Self {
+        Self::client(config, Box::new(crate::entropy::OsEntropy::new()))
+    }
+
+    /// Installs the extension negotiated in the handshake (e.g. permessage-deflate). Call it
+    /// before any frame is sent or received.
+    pub fn set_extension(&mut self, extension: Box<dyn Extension>) {
+        self.extension = Some(extension);
+    }
+
+    /// The negotiated extension, if any.
+    pub fn extension(&self) -> Option<&dyn Extension> {
+        self.extension.as_deref()
+    }
+
+    /// This end's role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The closing state.
+    pub fn state(&self) -> State {
+        if self.failed || (self.close_sent && self.close_received) {
+            State::Closed
+        } else if self.close_sent {
+            State::CloseSent
+        } else if self.close_received {
+            State::CloseReceived
+        } else {
+            State::Open
+        }
+    }
+
+    /// What to do with the transport now. Check it after each batch of events and sends.
+    pub fn transport(&self) -> Transport {
+        if self.state() != State::Closed {
+            return if self.eof {
+                Transport::Close
+            } else {
+                Transport::Open
+            };
+        }
+        if self.role == Role::Server || self.failed || self.eof || self.timers.close_expired {
+            Transport::Close
+        } else {
+            Transport::AwaitPeerClose
+        }
+    }
+
+    /// Bytes received but not yet decoded into events.
+    pub fn buffered_input(&self) -> usize {
+        self.rx.buffered()
+    }
+
+    /// Fails the connection: queues the close frame for `error` (once, if one may still be
+    /// sent), stops reading and keeps the error for `next_event` to report.
+    fn fail(&mut self, error: Error) {
+        if self.failed {
+            return;
+        }
+        let code = error.close_code();
+        if !self.close_sent && code.is_valid_on_wire() {
+            self.tx
+                .write_close(self.role, Some(code), error.reason().as_bytes());
+            self.close_sent = true;
+        }
+        self.failed = true;
+        self.rx.shut(&self.config);
+        self.pending_error = Some(error);
+    }
+
+    /// Whether frames are still read.
+    fn reading(&self) -> bool {
+        !self.failed && !self.close_received && !self.eof
+    }
+}
+
+/// The growth bound of a reusable buffer: once drained, a buffer whose allocation grew past
+/// `keep` is released, so an idle connection never holds memory sized by its largest message.
+pub(crate) fn shrink_if_drained(buf: &mut BytesMut, allocated: &mut usize, keep: usize) {
+    if *allocated > keep {
+        if buf.is_empty() {
+            *buf = BytesMut::new();
+            *allocated = 0;
+        } else if buf.len() <= keep / 2 {
+            *buf = BytesMut::from(&buf[..]);
+            *allocated = buf.capacity();
+        }
+    }
+}

@@ -17,7 +17,10 @@ pub struct HeaderError {
 
 /// Parses one header value into extension offers, in order.
 pub fn parse_extensions(_value: &str) -> Result<Vec<ExtensionOffer>, HeaderError> {
-    Err(HeaderError { offset: 0, reason: "not yet implemented" })
+    Err(HeaderError {
+        offset: 0,
+        reason: "not yet implemented",
+    })
 }
 
 /// Formats offers as a header value.

@@ -1,0 +1,135 @@
+//! Connection configuration: limits, receive mode, automatic replies, timers.
+
+use core::time::Duration;
+
+/// How received data messages are handed to the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum ReceiveMode {
+    /// Whole messages: [`Event::Text`](crate::Event::Text) and
+    /// [`Event::Binary`](crate::Event::Binary). A message that fits in one frame is handed out
+    /// without copying; a fragmented or compressed one is assembled.
+    #[default]
+    Message,
+    /// Streams of chunks: [`Event::MessageStart`](crate::Event::MessageStart),
+    /// [`Event::MessageChunk`](crate::Event::MessageChunk)…,
+    /// [`Event::MessageEnd`](crate::Event::MessageEnd), handed out as the bytes arrive, so a
+    /// message never has to sit in memory whole.
+    Stream,
+}
+
+/// Connection settings. Start from [`Config::default`] and change what you need.
+///
+/// The defaults are safe for a server facing the internet: 16 MiB frames, 64 MiB messages,
+/// automatic pong and close replies, a 5-second close handshake timeout and no keepalive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct Config {
+    pub(crate) max_frame_size: usize,
+    pub(crate) max_message_size: usize,
+    pub(crate) receive_mode: ReceiveMode,
+    pub(crate) auto_pong: bool,
+    pub(crate) auto_close: bool,
+    pub(crate) close_timeout: Option<Duration>,
+    pub(crate) keepalive: Option<Duration>,
+    pub(crate) stream_chunk_size: usize,
+    pub(crate) buffer_keep: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            max_frame_size: 16 << 20,
+            max_message_size: 64 << 20,
+            receive_mode: ReceiveMode::Message,
+            auto_pong: true,
+            auto_close: true,
+            close_timeout: Some(Duration::from_secs(5)),
+            keepalive: None,
+            stream_chunk_size: 64 << 10,
+            buffer_keep: 64 << 10,
+        }
+    }
+}
+
+impl Config {
+    /// The default configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Largest accepted frame payload; a longer frame fails the connection with 1009 as soon
+    /// as its header arrives.
+    pub fn max_frame_size(mut self, bytes: usize) -> Self {
+        self.max_frame_size = bytes;
+        self
+    }
+
+    /// Largest accepted message (after decompression); a longer one fails the connection with
+    /// 1009 as soon as it passes the limit. Applies in both receive modes.
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.max_message_size = bytes;
+        self
+    }
+
+    /// Whole messages or streams of chunks.
+    pub fn receive_mode(mut self, mode: ReceiveMode) -> Self {
+        self.receive_mode = mode;
+        self
+    }
+
+    /// Answer pings with pongs automatically (default on).
+    pub fn auto_pong(mut self, on: bool) -> Self {
+        self.auto_pong = on;
+        self
+    }
+
+    /// Answer a received close frame automatically, echoing its code (default on). When off,
+    /// the caller answers with [`Connection::close`](crate::Connection::close).
+    pub fn auto_close(mut self, on: bool) -> Self {
+        self.auto_close = on;
+        self
+    }
+
+    /// How long to wait for the peer's close frame after sending ours, and (client) for the
+    /// server to close the transport after the close handshake. `None` waits forever.
+    pub fn close_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.close_timeout = timeout;
+        self
+    }
+
+    /// Send a ping after this long without receiving anything, and give up on the connection
+    /// if nothing arrives within the same time again. `None` (default) sends no pings.
+    pub fn keepalive(mut self, interval: Option<Duration>) -> Self {
+        self.keepalive = interval;
+        self
+    }
+
+    /// Largest chunk handed out at once in [`ReceiveMode::Stream`] for decompressed data.
+    pub fn stream_chunk_size(mut self, bytes: usize) -> Self {
+        self.stream_chunk_size = bytes.max(1);
+        self
+    }
+
+    /// Capacity an idle receive or send buffer may keep; a buffer that grew past it for a
+    /// large message is released once it is drained (default 64 KiB).
+    pub fn buffer_keep(mut self, bytes: usize) -> Self {
+        self.buffer_keep = bytes;
+        self
+    }
+
+    /// See [`Config::max_frame_size`].
+    pub fn get_max_frame_size(&self) -> usize {
+        self.max_frame_size
+    }
+
+    /// See [`Config::max_message_size`].
+    pub fn get_max_message_size(&self) -> usize {
+        self.max_message_size
+    }
+
+    /// See [`Config::receive_mode`].
+    pub fn get_receive_mode(&self) -> ReceiveMode {
+        self.receive_mode
+    }
+}

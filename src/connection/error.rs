@@ -1,0 +1,142 @@
+//! Errors: what the peer did wrong (each mapped to the close code that answers it), and
+//! what the caller asked for that cannot be done.
+
+use crate::extensions::ExtensionError;
+use crate::CloseCode;
+
+/// Why the connection failed. Each variant maps to the close code sent to the peer
+/// ([`Error::close_code`]); the close frame is sent once, and the connection then refuses
+/// further input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// A reserved opcode (3–7, 0xB–0xF). 1002.
+    ReservedOpcode(u8),
+    /// RSV bits that no negotiated extension claims, or on a control or continuation frame. 1002.
+    ReservedBits(u8),
+    /// A server received an unmasked frame. 1002.
+    UnmaskedFrame,
+    /// A client received a masked frame. 1002.
+    MaskedFrame,
+    /// A 64-bit payload length with the top bit set. 1002.
+    LengthOverflow,
+    /// A control frame with FIN clear. 1002.
+    FragmentedControlFrame,
+    /// A control frame longer than 125 bytes. 1002.
+    ControlFrameTooLong,
+    /// A continuation frame with no message in progress. 1002.
+    UnexpectedContinuation,
+    /// A new text or binary frame while a fragmented message is in progress. 1002.
+    ExpectedContinuation,
+    /// A close frame with a 1-byte payload. 1002.
+    InvalidClosePayload,
+    /// A close code that may not appear on the wire. 1002.
+    InvalidCloseCode(u16),
+    /// Text or a close reason that is not UTF-8. 1007.
+    InvalidUtf8,
+    /// A frame longer than `max_frame_size`. 1009.
+    FrameTooLarge,
+    /// A message longer than `max_message_size` (after decompression). 1009.
+    MessageTooLarge,
+    /// The negotiated extension refused the data (corrupt compressed data: 1007).
+    Extension(ExtensionError),
+    /// The transport ended before the close handshake finished. 1006 (nothing is sent).
+    UnexpectedEof,
+    /// Nothing arrived within the keepalive time after a ping. 1006 (nothing is sent).
+    KeepaliveTimeout,
+}
+
+impl Error {
+    /// The close code this error answers the peer with (1006 for errors that send nothing).
+    pub fn close_code(&self) -> CloseCode {
+        match self {
+            Error::InvalidUtf8 => CloseCode::INVALID_PAYLOAD,
+            Error::FrameTooLarge | Error::MessageTooLarge => CloseCode::MESSAGE_TOO_BIG,
+            Error::Extension(e) => e.code,
+            Error::UnexpectedEof | Error::KeepaliveTimeout => CloseCode::ABNORMAL,
+            _ => CloseCode::PROTOCOL_ERROR,
+        }
+    }
+
+    /// A short reason for the close frame and logs.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Error::ReservedOpcode(_) => "reserved opcode",
+            Error::ReservedBits(_) => "reserved bits set",
+            Error::UnmaskedFrame => "unmasked frame from client",
+            Error::MaskedFrame => "masked frame from server",
+            Error::LengthOverflow => "payload length overflow",
+            Error::FragmentedControlFrame => "fragmented control frame",
+            Error::ControlFrameTooLong => "control frame too long",
+            Error::UnexpectedContinuation => "continuation without a message",
+            Error::ExpectedContinuation => "expected a continuation frame",
+            Error::InvalidClosePayload => "invalid close payload",
+            Error::InvalidCloseCode(_) => "invalid close code",
+            Error::InvalidUtf8 => "invalid UTF-8",
+            Error::FrameTooLarge => "frame too large",
+            Error::MessageTooLarge => "message too large",
+            Error::Extension(e) => e.reason,
+            Error::UnexpectedEof => "transport closed before the close handshake",
+            Error::KeepaliveTimeout => "keepalive timeout",
+        }
+    }
+}
+
+impl core::fmt::Display for Error {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Error::ReservedOpcode(op) => {
+                write!(f, "reserved opcode {op:#x} (close {})", self.close_code())
+            }
+            Error::ReservedBits(b) => write!(
+                f,
+                "reserved bits {b:#04x} set (close {})",
+                self.close_code()
+            ),
+            Error::InvalidCloseCode(c) => {
+                write!(f, "invalid close code {c} (close {})", self.close_code())
+            }
+            _ => write!(f, "{} (close {})", self.reason(), self.close_code()),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for Error {}
+
+/// A send that the connection refused; nothing was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SendError {
+    /// A close frame was already sent (or the connection failed): nothing may follow it.
+    Closed,
+    /// A streamed message is in progress; finish it before starting another data message.
+    MessageInProgress,
+    /// `send_chunk` or `end_message` without `begin_message`.
+    NoMessageInProgress,
+    /// Control frame payloads are limited to 125 bytes (close: code + 123 bytes of reason).
+    ControlFrameTooLong,
+    /// Streamed text that is not valid UTF-8.
+    InvalidUtf8,
+    /// This close code may not be sent (1004–1006, 1015, and codes outside 1000–4999).
+    InvalidCloseCode(u16),
+    /// The extension failed to encode the message.
+    Extension(ExtensionError),
+}
+
+impl core::fmt::Display for SendError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            SendError::Closed => f.write_str("the connection is closing or closed"),
+            SendError::MessageInProgress => f.write_str("a streamed message is in progress"),
+            SendError::NoMessageInProgress => f.write_str("no streamed message is in progress"),
+            SendError::ControlFrameTooLong => f.write_str("control frame payload over 125 bytes"),
+            SendError::InvalidUtf8 => f.write_str("streamed text is not valid UTF-8"),
+            SendError::InvalidCloseCode(c) => write!(f, "close code {c} may not be sent"),
+            SendError::Extension(e) => write!(f, "extension failed: {}", e.reason),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for SendError {}

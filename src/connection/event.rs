@@ -1,0 +1,33 @@
+//! What the connection hands the caller: events decoded from the peer's bytes.
+
+use bytes::Bytes;
+
+use crate::{CloseFrame, MessageKind};
+
+/// One thing the peer said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A whole text message ([`ReceiveMode::Message`](crate::ReceiveMode::Message)); the
+    /// bytes are valid UTF-8 (checked as they arrived).
+    Text(Bytes),
+    /// A whole binary message ([`ReceiveMode::Message`](crate::ReceiveMode::Message)).
+    Binary(Bytes),
+    /// A data message begins ([`ReceiveMode::Stream`](crate::ReceiveMode::Stream)).
+    MessageStart {
+        /// Text or binary.
+        kind: MessageKind,
+    },
+    /// The next piece of the current message (stream mode). For text, the concatenation of
+    /// the chunks is valid UTF-8, but a chunk may end inside a code point.
+    MessageChunk(Bytes),
+    /// The current message ended, and (for text) was valid UTF-8 to its end (stream mode).
+    MessageEnd,
+    /// A ping; with `auto_pong` on, the pong is already queued.
+    Ping(Bytes),
+    /// A pong.
+    Pong(Bytes),
+    /// The peer's close frame (`None` when it carried no status code). With `auto_close` on,
+    /// the answer is already queued; see [`Connection::transport`](crate::Connection::transport)
+    /// for when to close the transport.
+    Close(Option<CloseFrame>),
+}

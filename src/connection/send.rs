@@ -1,0 +1,318 @@
+//! The send path: frames written into the output buffer (masked for a client, transformed by
+//! the extension for data messages), and handed to the transport at its own pace.
+
+use alloc::boxed::Box;
+use bytes::{Buf, Bytes, BytesMut};
+
+use super::error::SendError;
+use super::state::Role;
+use super::{shrink_if_drained, Connection};
+use crate::entropy::Entropy;
+use crate::frame::{
+    apply_mask, encode_header, FrameHeader, OpCode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN,
+};
+use crate::message::Utf8Validator;
+use crate::{CloseCode, MessageKind};
+
+/// Mask keys drawn from the entropy source at once (one call per 16 frames).
+const KEY_BATCH: usize = 64;
+
+/// A streamed outgoing message in progress.
+#[derive(Debug)]
+struct Outgoing {
+    kind: MessageKind,
+    /// No frame sent yet (the next one carries the opcode and the extension's bits).
+    first: bool,
+    rsv: u8,
+    utf8: Utf8Validator,
+}
+
+/// Send-side state.
+pub(super) struct Sender {
+    out: BytesMut,
+    out_allocated: usize,
+    /// Extension output for the frame being written; emptied after each frame.
+    scratch: BytesMut,
+    scratch_allocated: usize,
+    entropy: Option<Box<dyn Entropy>>,
+    keys: [u8; KEY_BATCH],
+    keys_used: usize,
+    outgoing: Option<Outgoing>,
+}
+
+impl core::fmt::Debug for Sender {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Sender")
+            .field("pending", &self.out.len())
+            .finish()
+    }
+}
+
+impl Sender {
+    pub fn new(entropy: Option<Box<dyn Entropy>>) -> Self {
+        Self {
+            out: BytesMut::new(),
+            out_allocated: 0,
+            scratch: BytesMut::new(),
+            scratch_allocated: 0,
+            entropy,
+            keys: [0; KEY_BATCH],
+            keys_used: KEY_BATCH,
+            outgoing: None,
+        }
+    }
+
+    fn mask_key(&mut self, role: Role) -> Option<[u8; 4]> {
+        if role == Role::Server {
+            return None;
+        }
+        if self.keys_used == KEY_BATCH {
+            match self.entropy.as_mut() {
+                Some(e) => e.fill(&mut self.keys),
+                None => self.keys = [0; KEY_BATCH],
+            }
+            self.keys_used = 0;
+        }
+        let k = &self.keys[self.keys_used..self.keys_used + 4];
+        self.keys_used += 4;
+        Some([k[0], k[1], k[2], k[3]])
+    }
+
+    /// Writes one frame: header, then the payload (masked in place for a client).
+    fn write_frame(&mut self, role: Role, fin: bool, rsv: u8, opcode: OpCode, payload: &[u8]) {
+        let mask = self.mask_key(role);
+        let header = FrameHeader {
+            fin,
+            rsv,
+            opcode,
+            mask,
+            payload_len: payload.len() as u64,
+        };
+        let mut head = [0u8; MAX_HEADER_LEN];
+        let n = encode_header(&mut head, &header);
+        self.out.reserve(n + payload.len());
+        self.out.extend_from_slice(&head[..n]);
+        let start = self.out.len();
+        self.out.extend_from_slice(payload);
+        if let Some(key) = mask {
+            apply_mask(&mut self.out[start..], key, 0);
+        }
+        self.out_allocated = self.out_allocated.max(self.out.capacity());
+    }
+
+    /// Writes a frame whose payload is the scratch buffer, then empties it.
+    fn write_scratch_frame(&mut self, role: Role, fin: bool, rsv: u8, opcode: OpCode, keep: usize) {
+        let payload = core::mem::take(&mut self.scratch);
+        self.write_frame(role, fin, rsv, opcode, &payload);
+        self.scratch = payload;
+        self.scratch.clear();
+        self.scratch_allocated = self.scratch_allocated.max(self.scratch.capacity());
+        shrink_if_drained(&mut self.scratch, &mut self.scratch_allocated, keep);
+    }
+
+    pub fn write_control(&mut self, role: Role, opcode: OpCode, payload: &[u8]) {
+        self.write_frame(role, true, 0, opcode, payload);
+    }
+
+    pub fn write_close(&mut self, role: Role, code: Option<CloseCode>, reason: &[u8]) {
+        let mut payload = [0u8; MAX_CONTROL_PAYLOAD];
+        let len = match code {
+            None => 0,
+            Some(code) => {
+                let reason = &reason[..reason.len().min(MAX_CONTROL_PAYLOAD - 2)];
+                payload[..2].copy_from_slice(&code.0.to_be_bytes());
+                payload[2..2 + reason.len()].copy_from_slice(reason);
+                2 + reason.len()
+            }
+        };
+        self.write_frame(role, true, 0, OpCode::Close, &payload[..len]);
+    }
+}
+
+impl Connection {
+    fn check_can_send(&self) -> Result<(), SendError> {
+        if self.close_sent || self.failed {
+            Err(SendError::Closed)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Queues a whole text message.
+    pub fn send_text(&mut self, text: &str) -> Result<(), SendError> {
+        self.send(MessageKind::Text, text.as_bytes())
+    }
+
+    /// Queues a whole binary message.
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), SendError> {
+        self.send(MessageKind::Binary, data)
+    }
+
+    /// Queues a whole message of `kind` in one frame. For [`MessageKind::Text`], `data` must be
+    /// UTF-8; [`send_text`](Self::send_text) guarantees it by type.
+    pub fn send(&mut self, kind: MessageKind, data: &[u8]) -> Result<(), SendError> {
+        self.check_can_send()?;
+        if self.tx.outgoing.is_some() {
+            return Err(SendError::MessageInProgress);
+        }
+        let rsv = match self.extension.as_mut() {
+            Some(ext) => ext.encode_start(kind, Some(data.len())),
+            None => 0,
+        };
+        self.write_data(kind.opcode(), rsv, data, true)
+    }
+
+    /// Writes one data frame, through the extension when `rsv` says it transforms the message.
+    fn write_data(
+        &mut self,
+        opcode: OpCode,
+        rsv: u8,
+        data: &[u8],
+        fin: bool,
+    ) -> Result<(), SendError> {
+        let role = self.role;
+        if rsv == 0 && !self.tx.outgoing.as_ref().is_some_and(|o| o.rsv != 0) {
+            self.tx.write_frame(role, fin, 0, opcode, data);
+            return Ok(());
+        }
+        let ext = self.extension.as_mut().ok_or(SendError::Closed)?;
+        ext.encode(data, fin, &mut self.tx.scratch)
+            .map_err(SendError::Extension)?;
+        self.tx
+            .write_scratch_frame(role, fin, rsv, opcode, self.config.buffer_keep);
+        Ok(())
+    }
+
+    /// Starts a message sent as a stream of fragments; follow with
+    /// [`send_chunk`](Self::send_chunk) and end with [`end_message`](Self::end_message). Control
+    /// frames may be sent in between; other data messages may not.
+    pub fn begin_message(&mut self, kind: MessageKind) -> Result<(), SendError> {
+        self.check_can_send()?;
+        if self.tx.outgoing.is_some() {
+            return Err(SendError::MessageInProgress);
+        }
+        let rsv = match self.extension.as_mut() {
+            Some(ext) => ext.encode_start(kind, None),
+            None => 0,
+        };
+        self.tx.outgoing = Some(Outgoing {
+            kind,
+            first: true,
+            rsv,
+            utf8: Utf8Validator::new(),
+        });
+        Ok(())
+    }
+
+    /// Sends the next fragment of the streamed message. Text may be split anywhere, even
+    /// inside a code point; it is checked to stay valid UTF-8.
+    pub fn send_chunk(&mut self, data: &[u8]) -> Result<(), SendError> {
+        self.stream_frame(data, false)
+    }
+
+    /// Sends the last fragment (possibly empty) and ends the streamed message.
+    pub fn end_message(&mut self, data: &[u8]) -> Result<(), SendError> {
+        self.stream_frame(data, true)
+    }
+
+    fn stream_frame(&mut self, data: &[u8], fin: bool) -> Result<(), SendError> {
+        self.check_can_send()?;
+        let out = self
+            .tx
+            .outgoing
+            .as_mut()
+            .ok_or(SendError::NoMessageInProgress)?;
+        if out.kind == MessageKind::Text {
+            let mut utf8 = out.utf8;
+            utf8.feed(data).map_err(|_| SendError::InvalidUtf8)?;
+            if fin {
+                utf8.finish().map_err(|_| SendError::InvalidUtf8)?;
+            }
+            out.utf8 = utf8;
+        }
+        let (opcode, rsv) = if out.first {
+            (out.kind.opcode(), out.rsv)
+        } else {
+            (OpCode::Continuation, 0)
+        };
+        out.first = false;
+        self.write_data(opcode, rsv, data, fin)?;
+        if fin {
+            self.tx.outgoing = None;
+        }
+        Ok(())
+    }
+
+    /// Queues a ping (payload at most 125 bytes).
+    pub fn send_ping(&mut self, data: &[u8]) -> Result<(), SendError> {
+        self.send_control(OpCode::Ping, data)
+    }
+
+    /// Queues a pong (payload at most 125 bytes); an unsolicited pong is a heartbeat.
+    pub fn send_pong(&mut self, data: &[u8]) -> Result<(), SendError> {
+        self.send_control(OpCode::Pong, data)
+    }
+
+    fn send_control(&mut self, opcode: OpCode, data: &[u8]) -> Result<(), SendError> {
+        self.check_can_send()?;
+        if data.len() > MAX_CONTROL_PAYLOAD {
+            return Err(SendError::ControlFrameTooLong);
+        }
+        self.tx.write_control(self.role, opcode, data);
+        Ok(())
+    }
+
+    /// Starts (or, after the peer's close, completes) the close handshake with `code` and a
+    /// UTF-8 `reason` of at most 123 bytes. Nothing may be sent after it.
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SendError> {
+        self.check_can_send()?;
+        if !code.is_valid_on_wire() {
+            return Err(SendError::InvalidCloseCode(code.0));
+        }
+        if reason.len() > MAX_CONTROL_PAYLOAD - 2 {
+            return Err(SendError::ControlFrameTooLong);
+        }
+        self.tx
+            .write_close(self.role, Some(code), reason.as_bytes());
+        self.close_sent = true;
+        Ok(())
+    }
+
+    /// The bytes waiting to be written to the transport.
+    pub fn pending_output(&self) -> &[u8] {
+        &self.tx.out
+    }
+
+    /// How many bytes wait to be written: the backpressure signal. Stop producing when it
+    /// grows past what the transport can absorb.
+    pub fn output_len(&self) -> usize {
+        self.tx.out.len()
+    }
+
+    /// Marks `n` bytes of [`pending_output`](Self::pending_output) as written (a partial write
+    /// is fine: come back for the rest).
+    pub fn advance_output(&mut self, n: usize) {
+        let n = n.min(self.tx.out.len());
+        self.tx.out.advance(n);
+        if self.tx.out.is_empty() {
+            self.tx.out.clear();
+        }
+        shrink_if_drained(
+            &mut self.tx.out,
+            &mut self.tx.out_allocated,
+            self.config.buffer_keep,
+        );
+    }
+
+    /// Takes all pending output at once, without copying (for transports that own their
+    /// write buffers, such as async writers).
+    pub fn take_output(&mut self) -> Bytes {
+        let out = self.tx.out.split().freeze();
+        shrink_if_drained(
+            &mut self.tx.out,
+            &mut self.tx.out_allocated,
+            self.config.buffer_keep,
+        );
+        out
+    }
+}

@@ -1,0 +1,95 @@
+//! Timers without a clock: the caller passes its own notion of "now" (any monotonic time
+//! since an origin of its choosing, as a `Duration`), and the connection says when it next
+//! needs to be woken up.
+//!
+//! Two timers exist: the close timeout (waiting for the peer's close frame, and for a client
+//! waiting for the server to close the transport) and the keepalive (a ping after a quiet
+//! period, and giving up if the quiet goes on). A deadline is anchored at the first
+//! `poll_timeout` after the event that arms it, so call `poll_timeout` after every batch of
+//! I/O, as event loops do anyway.
+
+use core::time::Duration;
+
+use super::error::Error;
+use super::state::{State, Transport};
+use super::Connection;
+use crate::frame::OpCode;
+
+#[derive(Debug, Default)]
+pub(super) struct Timers {
+    close_deadline: Option<Duration>,
+    pub close_expired: bool,
+    keepalive_deadline: Option<Duration>,
+    /// Bytes arrived since the keepalive deadline was last set.
+    pub activity: bool,
+    ping_outstanding: bool,
+}
+
+impl Connection {
+    fn close_timer_wanted(&self) -> bool {
+        !self.timers.close_expired
+            && self.config.close_timeout.is_some()
+            && (self.state() == State::CloseSent || self.transport() == Transport::AwaitPeerClose)
+    }
+
+    /// The earliest time at which [`handle_timeout`](Self::handle_timeout) must be called, on
+    /// the caller's clock (`now` is the current time on it), or `None` if no timer runs.
+    pub fn poll_timeout(&mut self, now: Duration) -> Option<Duration> {
+        if self.close_timer_wanted() {
+            if self.timers.close_deadline.is_none() {
+                self.timers.close_deadline =
+                    self.config.close_timeout.map(|t| now.saturating_add(t));
+            }
+        } else {
+            self.timers.close_deadline = None;
+        }
+        match self.config.keepalive {
+            Some(interval) if self.state() == State::Open => {
+                if self.timers.activity || self.timers.keepalive_deadline.is_none() {
+                    self.timers.activity = false;
+                    self.timers.ping_outstanding = false;
+                    self.timers.keepalive_deadline = Some(now.saturating_add(interval));
+                }
+            }
+            _ => self.timers.keepalive_deadline = None,
+        }
+        match (self.timers.close_deadline, self.timers.keepalive_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Fires the timers due at `now`: a close timeout makes [`transport`](Self::transport)
+    /// say [`Transport::Close`]; a keepalive sends a ping, or, if the previous ping met only
+    /// silence, fails the connection with [`Error::KeepaliveTimeout`].
+    pub fn handle_timeout(&mut self, now: Duration) {
+        if self.timers.close_deadline.is_some_and(|d| d <= now) {
+            self.timers.close_deadline = None;
+            self.timers.close_expired = true;
+            if self.state() != State::Closed {
+                self.failed = true;
+                self.rx.shut(&self.config);
+            }
+        }
+        if let (Some(deadline), Some(interval)) =
+            (self.timers.keepalive_deadline, self.config.keepalive)
+        {
+            if deadline <= now {
+                if self.timers.activity {
+                    self.timers.activity = false;
+                    self.timers.ping_outstanding = false;
+                    self.timers.keepalive_deadline = Some(now.saturating_add(interval));
+                } else if self.timers.ping_outstanding {
+                    self.timers.keepalive_deadline = None;
+                    self.fail(Error::KeepaliveTimeout);
+                } else {
+                    if !self.close_sent && !self.failed {
+                        self.tx.write_control(self.role, OpCode::Ping, b"");
+                    }
+                    self.timers.ping_outstanding = true;
+                    self.timers.keepalive_deadline = Some(now.saturating_add(interval));
+                }
+            }
+        }
+    }
+}
