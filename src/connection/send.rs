@@ -171,7 +171,7 @@ impl Connection {
         fin: bool,
     ) -> Result<(), SendError> {
         let role = self.role;
-        if rsv == 0 && !self.tx.outgoing.as_ref().is_some_and(|o| o.rsv != 0) {
+        if rsv == 0 && self.tx.outgoing.as_ref().is_none_or(|o| o.rsv == 0) {
             self.tx.write_frame(role, fin, 0, opcode, data);
             return Ok(());
         }
