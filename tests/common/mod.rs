@@ -85,3 +85,51 @@ pub fn drain(conn: &mut Connection) -> Vec<u8> {
     conn.advance_output(out.len());
     out
 }
+
+/// Decodes the frames in `wire` (unmasking them): (opcode bits, fin, payload).
+pub fn frames(wire: &[u8]) -> Vec<(u8, bool, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos < wire.len() {
+        let (h, n) = sansws::frame::decode_header(&wire[pos..])
+            .unwrap()
+            .expect("whole header");
+        let len = h.payload_len as usize;
+        let mut payload = wire[pos + n..pos + n + len].to_vec();
+        if let Some(key) = h.mask {
+            sansws::frame::apply_mask(&mut payload, key, 0);
+        }
+        out.push((h.opcode.bits(), h.fin, payload));
+        pos += n + len;
+    }
+    out
+}
+
+/// The status code of the close frame in `wire`, if there is one (and it carries a code).
+pub fn close_code_in(wire: &[u8]) -> Option<u16> {
+    frames(wire)
+        .into_iter()
+        .find(|(op, _, _)| *op == 0x8)
+        .and_then(|(_, _, p)| (p.len() >= 2).then(|| u16::from_be_bytes([p[0], p[1]])))
+}
+
+/// Builds one frame as a client would send it (masked with a fixed key), or unmasked.
+pub fn frame(first_byte: u8, payload: &[u8], masked: bool) -> Vec<u8> {
+    let key = [0x12, 0x34, 0x56, 0x78];
+    let header = sansws::frame::FrameHeader {
+        fin: first_byte & 0x80 != 0,
+        rsv: first_byte & 0x70,
+        opcode: sansws::frame::OpCode::from_bits(first_byte & 0x0F).expect("known opcode"),
+        mask: masked.then_some(key),
+        payload_len: payload.len() as u64,
+    };
+    let mut head = [0u8; 14];
+    let n = sansws::frame::encode_header(&mut head, &header);
+    let mut v = head[..n].to_vec();
+    let start = v.len();
+    v.extend_from_slice(payload);
+    if masked {
+        sansws::frame::apply_mask(&mut v[start..], key, 0);
+    }
+    v
+}
