@@ -30,7 +30,10 @@ pub struct OsEntropy {
 impl OsEntropy {
     /// A new source with a fresh OS-provided key.
     pub fn new() -> Self {
-        Self { state: std::collections::hash_map::RandomState::new(), counter: 0 }
+        Self {
+            state: std::collections::hash_map::RandomState::new(),
+            counter: 0,
+        }
     }
 }
 

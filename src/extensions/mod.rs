@@ -17,9 +17,9 @@ use bytes::BytesMut;
 use crate::CloseCode;
 use crate::MessageKind;
 
-pub mod header;
 #[cfg(feature = "deflate")]
 pub mod deflate;
+pub mod header;
 
 pub use header::{format_extensions, parse_extensions, HeaderError};
 
@@ -47,12 +47,18 @@ pub struct ExtensionParam {
 impl ExtensionOffer {
     /// An offer or answer with no parameters.
     pub fn new(name: impl Into<String>) -> Self {
-        Self { name: name.into(), params: Vec::new() }
+        Self {
+            name: name.into(),
+            params: Vec::new(),
+        }
     }
 
     /// Adds a parameter (builder style).
     pub fn with_param(mut self, name: impl Into<String>, value: Option<String>) -> Self {
-        self.params.push(ExtensionParam { name: name.into(), value });
+        self.params.push(ExtensionParam {
+            name: name.into(),
+            value,
+        });
         self
     }
 }
@@ -130,7 +136,12 @@ pub trait Extension: Send {
 
     /// Outgoing: transforms the next piece of the current message and appends the result to
     /// `out`. `fin` marks the last piece. Must not keep a reference to `payload`.
-    fn encode(&mut self, payload: &[u8], fin: bool, out: &mut BytesMut) -> Result<(), ExtensionError>;
+    fn encode(
+        &mut self,
+        payload: &[u8],
+        fin: bool,
+        out: &mut BytesMut,
+    ) -> Result<(), ExtensionError>;
 
     /// Incoming: the first frame of a data message carried reserved bits `rsv` (already
     /// checked to be a subset of [`rsv_bits`](Self::rsv_bits)). Returns whether the message
