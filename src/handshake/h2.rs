@@ -38,10 +38,12 @@ type Pseudo = (String, Vec<u8>);
 
 /// Splits received fields into pseudo-headers and regular headers, enforcing the rules both
 /// sides share: UTF-8 lower-case names, pseudo-headers first and once each, only `allowed`
-/// pseudo-headers, no connection-specific fields.
+/// pseudo-headers, no connection-specific fields, at most `max_headers` regular fields
+/// (checked as they come, so an endless list is never collected).
 fn split_fields<N: AsRef<[u8]>, V: AsRef<[u8]>>(
     fields: impl IntoIterator<Item = (N, V)>,
     allowed: &[&str],
+    max_headers: usize,
 ) -> Result<(Vec<Pseudo>, Vec<Header>), HandshakeError> {
     let mut pseudo: Vec<Pseudo> = Vec::new();
     let mut regular: Vec<Header> = Vec::new();
@@ -72,6 +74,9 @@ fn split_fields<N: AsRef<[u8]>, V: AsRef<[u8]>>(
                 return Err(HandshakeError::InvalidH2Header(
                     "connection-specific or HTTP/1.1-only field",
                 ));
+            }
+            if regular.len() >= max_headers {
+                return Err(HandshakeError::TooManyHeaders { limit: max_headers });
             }
             regular.push(Header {
                 name: name.into(),
@@ -112,6 +117,7 @@ fn lower(fields: Vec<(String, String)>) -> impl Iterator<Item = (String, String)
 /// [`response`](Self::response).
 pub struct H2ClientHandshake {
     expect: Expectations,
+    max_headers: usize,
 }
 
 /// Starts an extended CONNECT: the fields to send (`:method CONNECT`, `:protocol websocket`,
@@ -144,7 +150,13 @@ pub fn client_request(
             "connection-specific field",
         )));
     }
-    Ok((H2ClientHandshake { expect }, fields))
+    Ok((
+        H2ClientHandshake {
+            expect,
+            max_headers: config.max_headers,
+        },
+        fields,
+    ))
 }
 
 impl H2ClientHandshake {
@@ -155,7 +167,7 @@ impl H2ClientHandshake {
         self,
         fields: impl IntoIterator<Item = (N, V)>,
     ) -> Result<ClientOutcome, HandshakeError> {
-        let (pseudo_fields, headers) = split_fields(fields, &[":status"])?;
+        let (pseudo_fields, headers) = split_fields(fields, &[":status"], self.max_headers)?;
         let status = pseudo(&pseudo_fields, ":status")
             .filter(|s| s.len() == 3 && s.iter().all(u8::is_ascii_digit))
             .map(|s| s.iter().fold(0u16, |n, d| n * 10 + u16::from(d - b'0')))
@@ -223,12 +235,8 @@ pub fn parse_request<N: AsRef<[u8]>, V: AsRef<[u8]>>(
     let (pseudo_fields, headers) = split_fields(
         fields,
         &[":method", ":protocol", ":scheme", ":path", ":authority"],
+        config.max_headers,
     )?;
-    if headers.len() > config.max_headers {
-        return Err(HandshakeError::TooManyHeaders {
-            limit: config.max_headers,
-        });
-    }
     if pseudo(&pseudo_fields, ":method") != Some(b"CONNECT") {
         return Err(HandshakeError::Method);
     }
