@@ -1,10 +1,19 @@
-//! The `Sec-WebSocket-Extensions` header grammar (RFC 6455 §9.1, RFC 7230 tokens and quoted strings).
-//! (stub: being written)
+//! The `Sec-WebSocket-Extensions` header grammar (RFC 6455 §9.1 over RFC 7230 tokens,
+//! quoted strings and list rules).
+//!
+//! ```text
+//! extension-list = 1#extension
+//! extension      = extension-token *( OWS ";" OWS extension-param )
+//! extension-param = token [ OWS "=" OWS ( token / quoted-string ) ]
+//! ```
+//!
+//! The parser is written for hostile input: it never panics, reports the byte offset of the
+//! first problem, and allocates only in proportion to the input it was given.
 
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::ExtensionOffer;
+use super::{ExtensionOffer, ExtensionParam};
 
 /// A malformed `Sec-WebSocket-Extensions` header.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,17 +22,377 @@ pub struct HeaderError {
     pub offset: usize,
     /// What was expected there.
     pub reason: &'static str,
+    /// Which header line the problem is in, counting from 0, when several were parsed
+    /// together by [`parse_extension_headers`] (0 for [`parse_extensions`]).
+    pub header: usize,
+}
+
+impl core::fmt::Display for HeaderError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "malformed Sec-WebSocket-Extensions header #{} at byte {}: {}",
+            self.header, self.offset, self.reason
+        )
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for HeaderError {}
+
+/// Whether `b` may appear in an RFC 7230 token (`tchar`).
+pub fn is_tchar(b: u8) -> bool {
+    matches!(b,
+        b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`'
+        | b'|' | b'~' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z')
+}
+
+/// Whether `s` is a non-empty RFC 7230 token.
+pub fn is_token(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(is_tchar)
+}
+
+/// A byte cursor over one header value.
+struct Cursor<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    header: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    fn skip_ows(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t')) {
+            self.pos += 1;
+        }
+    }
+
+    fn eat(&mut self, b: u8) -> bool {
+        if self.peek() == Some(b) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn error(&self, offset: usize, reason: &'static str) -> HeaderError {
+        HeaderError {
+            offset,
+            reason,
+            header: self.header,
+        }
+    }
+
+    /// A token, or an error naming `what` was expected.
+    fn token(&mut self, what: &'static str) -> Result<String, HeaderError> {
+        let start = self.pos;
+        while self.peek().is_some_and(is_tchar) {
+            self.pos += 1;
+        }
+        match self.bytes.get(start..self.pos) {
+            Some(t) if !t.is_empty() => Ok(t.iter().map(|&b| char::from(b)).collect()),
+            _ => Err(self.error(start, what)),
+        }
+    }
+
+    /// A quoted-string starting at the opening quote, unescaped. RFC 6455 §9.1 requires the
+    /// unquoted value to be a token, so anything else is refused here.
+    fn quoted_token(&mut self) -> Result<String, HeaderError> {
+        let open = self.pos;
+        self.pos += 1; // the opening quote, checked by the caller
+        let mut value = String::new();
+        loop {
+            let Some(b) = self.peek() else {
+                return Err(self.error(open, "unterminated quoted string"));
+            };
+            self.pos += 1;
+            let c = match b {
+                b'"' => break,
+                b'\\' => match self.peek() {
+                    Some(e) if e == b'\t' || (b' '..=b'~').contains(&e) || e >= 0x80 => {
+                        self.pos += 1;
+                        e
+                    }
+                    _ => return Err(self.error(self.pos - 1, "invalid escape in quoted string")),
+                },
+                b'\t' | b' '..=b'~' | 0x80..=0xff => b,
+                _ => return Err(self.error(self.pos - 1, "control character in quoted string")),
+            };
+            if !is_tchar(c) {
+                return Err(self.error(open, "quoted parameter value must be a token"));
+            }
+            value.push(char::from(c));
+        }
+        if value.is_empty() {
+            return Err(self.error(open, "quoted parameter value must be a token"));
+        }
+        Ok(value)
+    }
+
+    fn param(&mut self) -> Result<ExtensionParam, HeaderError> {
+        let name = self.token("expected a parameter name")?;
+        let save = self.pos;
+        self.skip_ows();
+        if !self.eat(b'=') {
+            self.pos = save;
+            return Ok(ExtensionParam { name, value: None });
+        }
+        self.skip_ows();
+        let value = if self.peek() == Some(b'"') {
+            self.quoted_token()?
+        } else {
+            self.token("expected a parameter value")?
+        };
+        Ok(ExtensionParam {
+            name,
+            value: Some(value),
+        })
+    }
+
+    fn extension(&mut self) -> Result<ExtensionOffer, HeaderError> {
+        let name = self.token("expected an extension name")?;
+        let mut params = Vec::new();
+        loop {
+            let save = self.pos;
+            self.skip_ows();
+            if !self.eat(b';') {
+                self.pos = save;
+                return Ok(ExtensionOffer { name, params });
+            }
+            self.skip_ows();
+            params.push(self.param()?);
+        }
+    }
+
+    fn list(&mut self, out: &mut Vec<ExtensionOffer>) -> Result<(), HeaderError> {
+        loop {
+            self.skip_ows();
+            match self.peek() {
+                None => return Ok(()),
+                // An empty list element (RFC 7230 §7): tolerated.
+                Some(b',') => {
+                    self.pos += 1;
+                    continue;
+                }
+                Some(_) => {}
+            }
+            out.push(self.extension()?);
+            self.skip_ows();
+            match self.peek() {
+                None => return Ok(()),
+                Some(b',') => self.pos += 1,
+                Some(_) => return Err(self.error(self.pos, "expected ',' or ';'")),
+            }
+        }
+    }
 }
 
 /// Parses one header value into extension offers, in order.
-pub fn parse_extensions(_value: &str) -> Result<Vec<ExtensionOffer>, HeaderError> {
-    Err(HeaderError {
-        offset: 0,
-        reason: "not yet implemented",
-    })
+///
+/// Empty list elements (`a, , b`) are skipped as RFC 7230 §7 asks; a value with no elements at
+/// all yields an empty list. Parameter values lose their quoting.
+pub fn parse_extensions(value: &str) -> Result<Vec<ExtensionOffer>, HeaderError> {
+    let mut out = Vec::new();
+    Cursor {
+        bytes: value.as_bytes(),
+        pos: 0,
+        header: 0,
+    }
+    .list(&mut out)?;
+    Ok(out)
 }
 
-/// Formats offers as a header value.
-pub fn format_extensions(_offers: &[ExtensionOffer]) -> String {
-    String::new()
+/// Parses the values of repeated `Sec-WebSocket-Extensions` headers, which together form one
+/// list (RFC 7230 §3.2.2). A value that is not UTF-8 is an error.
+pub fn parse_extension_headers<'a>(
+    values: impl IntoIterator<Item = &'a [u8]>,
+) -> Result<Vec<ExtensionOffer>, HeaderError> {
+    let mut out = Vec::new();
+    for (header, bytes) in values.into_iter().enumerate() {
+        if let Err(e) = core::str::from_utf8(bytes) {
+            return Err(HeaderError {
+                offset: e.valid_up_to(),
+                reason: "value is not UTF-8",
+                header,
+            });
+        }
+        Cursor {
+            bytes,
+            pos: 0,
+            header,
+        }
+        .list(&mut out)?;
+    }
+    Ok(out)
+}
+
+/// Checks that an offer can be written as a header without loss: the extension and parameter
+/// names are tokens and every value can be quoted. Handshake code checks negotiators' offers
+/// and answers with this before writing them.
+pub fn check_offer(offer: &ExtensionOffer) -> Result<(), HeaderError> {
+    if !is_token(&offer.name) {
+        return Err(HeaderError {
+            offset: 0,
+            reason: "extension name is not a token",
+            header: 0,
+        });
+    }
+    for p in &offer.params {
+        if !is_token(&p.name) {
+            return Err(HeaderError {
+                offset: 0,
+                reason: "parameter name is not a token",
+                header: 0,
+            });
+        }
+        if let Some(v) = &p.value {
+            if v.is_empty() || !v.bytes().all(is_qdtext_or_escapable) {
+                return Err(HeaderError {
+                    offset: 0,
+                    reason: "parameter value cannot be quoted",
+                    header: 0,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Bytes a quoted-string can carry, directly or escaped.
+fn is_qdtext_or_escapable(b: u8) -> bool {
+    b == b'\t' || (b' '..=b'~').contains(&b)
+}
+
+/// Formats offers as a header value: `name; param; param=value, name2`. Values that are not
+/// tokens are quoted (with `"` and `\` escaped).
+///
+/// Offers are expected to pass [`check_offer`]; as a guard against header injection, bytes
+/// that no header value may carry (control characters) are dropped rather than written.
+pub fn format_extensions(offers: &[ExtensionOffer]) -> String {
+    let mut out = String::new();
+    for (i, offer) in offers.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        push_token(&mut out, &offer.name);
+        for p in &offer.params {
+            out.push_str("; ");
+            push_token(&mut out, &p.name);
+            if let Some(v) = &p.value {
+                out.push('=');
+                if is_token(v) {
+                    out.push_str(v);
+                } else {
+                    out.push('"');
+                    for c in v.chars().filter(|&c| c == '\t' || (' '..='~').contains(&c)) {
+                        if c == '"' || c == '\\' {
+                            out.push('\\');
+                        }
+                        out.push(c);
+                    }
+                    out.push('"');
+                }
+            }
+        }
+    }
+    out
+}
+
+fn push_token(out: &mut String, s: &str) {
+    out.extend(s.chars().filter(|&c| c.is_ascii() && is_tchar(c as u8)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+    use alloc::vec;
+
+    fn p(name: &str, value: Option<&str>) -> ExtensionParam {
+        ExtensionParam {
+            name: name.into(),
+            value: value.map(|v| v.to_string()),
+        }
+    }
+
+    #[test]
+    fn single_bare() {
+        assert_eq!(
+            parse_extensions("foo").unwrap(),
+            vec![ExtensionOffer::new("foo")]
+        );
+    }
+
+    #[test]
+    fn params_and_ows() {
+        let got = parse_extensions(" foo ;a ; b = 1\t;c=\"x\\yz\" ,\tbar ").unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(
+            got[0].params,
+            vec![p("a", None), p("b", Some("1")), p("c", Some("xyz"))]
+        );
+        assert_eq!(got[1], ExtensionOffer::new("bar"));
+    }
+
+    #[test]
+    fn empty_elements() {
+        let got = parse_extensions(", a, , b,,").unwrap();
+        assert_eq!(
+            got,
+            vec![ExtensionOffer::new("a"), ExtensionOffer::new("b")]
+        );
+        assert_eq!(parse_extensions("").unwrap(), vec![]);
+        assert_eq!(parse_extensions(" , ").unwrap(), vec![]);
+    }
+
+    #[test]
+    fn errors_have_offsets() {
+        let e = parse_extensions("foo bar").unwrap_err();
+        assert_eq!((e.offset, e.reason), (4, "expected ',' or ';'"));
+        assert_eq!(parse_extensions("foo;").unwrap_err().offset, 4);
+        assert_eq!(parse_extensions("foo; =1").unwrap_err().offset, 5);
+        assert_eq!(parse_extensions("foo; a=").unwrap_err().offset, 7);
+        assert_eq!(
+            parse_extensions("foo; a=\"1").unwrap_err().reason,
+            "unterminated quoted string"
+        );
+        assert_eq!(parse_extensions("foo; a=\"1 2\"").unwrap_err().offset, 7);
+        assert_eq!(parse_extensions("foo; a=\"\"").unwrap_err().offset, 7);
+        assert_eq!(parse_extensions("foo; a=\"\r\"").unwrap_err().offset, 8);
+        assert_eq!(parse_extensions("f\u{e9}").unwrap_err().offset, 1);
+    }
+
+    #[test]
+    fn format_round_trip() {
+        let offers = vec![
+            ExtensionOffer::new("permessage-deflate").with_param("client_max_window_bits", None),
+            ExtensionOffer::new("x").with_param("a", Some("1".into())),
+        ];
+        let s = format_extensions(&offers);
+        assert_eq!(s, "permessage-deflate; client_max_window_bits, x; a=1");
+        assert_eq!(parse_extensions(&s).unwrap(), offers);
+    }
+
+    #[test]
+    fn format_quotes_and_drops_controls() {
+        let o = ExtensionOffer::new("x\r\n").with_param("v", Some("a \"b\"\r\n".into()));
+        assert_eq!(
+            format_extensions(core::slice::from_ref(&o)),
+            "x; v=\"a \\\"b\\\"\""
+        );
+        assert!(check_offer(&o).is_err());
+        assert!(check_offer(&ExtensionOffer::new("x").with_param("v", Some("a b".into()))).is_ok());
+    }
+
+    #[test]
+    fn repeated_headers() {
+        let got = parse_extension_headers([&b"a"[..], b"b; x=1, c"]).unwrap();
+        assert_eq!(got.len(), 3);
+        let e = parse_extension_headers([&b"a"[..], b"b\xff"]).unwrap_err();
+        assert_eq!((e.header, e.offset), (1, 1));
+    }
 }

@@ -1,0 +1,142 @@
+//! Why a handshake failed, and (on a server) which HTTP status answers it.
+
+use alloc::string::String;
+
+use crate::extensions::{HeaderError, NegotiationError};
+
+/// A failed opening handshake. On a server every variant maps to the HTTP status to answer
+/// with ([`status`](Self::status)); on a client it means the connection must not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HandshakeError {
+    /// The head (request line or status line plus headers) grew past the configured byte
+    /// limit before it ended. 431.
+    HeadTooLarge {
+        /// The configured limit.
+        limit: usize,
+    },
+    /// The head has more headers than the configured limit. 431.
+    TooManyHeaders {
+        /// The configured limit.
+        limit: usize,
+    },
+    /// Not HTTP/1.x syntax (httparse's verdict or a non-UTF-8 field where text is needed). 400.
+    Malformed(&'static str),
+    /// The request method is not GET (HTTP/1.1) or CONNECT (HTTP/2, HTTP/3). 405.
+    Method,
+    /// HTTP/1.0 or older: the Upgrade mechanism needs HTTP/1.1. 400 (client: error).
+    HttpVersion,
+    /// No `Host` header, or more than one. 400.
+    Host,
+    /// `Upgrade` does not contain `websocket` (e.g. a plain GET). 426 with `Upgrade: websocket`.
+    NotWebSocketUpgrade,
+    /// `Connection` does not contain `upgrade`. 400.
+    ConnectionNotUpgrade,
+    /// `Sec-WebSocket-Version` is missing or not 13. 426 with `Sec-WebSocket-Version: 13`.
+    UnsupportedVersion,
+    /// `Sec-WebSocket-Key` is missing, repeated, or not base64 of 16 bytes. 400.
+    InvalidKey,
+    /// `Sec-WebSocket-Protocol` is not a comma-separated list of tokens (or, in a response,
+    /// not exactly one token). 400.
+    InvalidSubprotocol,
+    /// `Sec-WebSocket-Extensions` does not parse. 400.
+    InvalidExtensions(HeaderError),
+    /// An HTTP/2 or HTTP/3 header field broke the rules of RFC 8441 / RFC 9113 §8
+    /// (missing, repeated or unknown pseudo-header, upper-case name, connection-specific
+    /// field, key/accept fields present). 400.
+    InvalidH2Header(&'static str),
+    /// Server, application error: the subprotocol chosen was not offered by the client. 500.
+    SubprotocolNotOffered(String),
+    /// An application-supplied header, host or request target cannot be written safely (a
+    /// name that is not a token, a value with CR, LF or NUL, or a header the handshake itself
+    /// writes, like `Upgrade`). 500.
+    InvalidHeader(String),
+    /// A configured extension negotiator produced an offer or answer that cannot be written
+    /// as a header. 500.
+    InvalidNegotiatorOutput(HeaderError),
+    /// Client: `Sec-WebSocket-Accept` is missing or does not match the key sent.
+    AcceptMismatch,
+    /// Client: the server chose a subprotocol the client did not offer.
+    UnrequestedSubprotocol(String),
+    /// Client: the server answered an extension the client did not offer.
+    UnrequestedExtension(String),
+    /// Client: the server answered the same extension twice.
+    DuplicateExtension(String),
+    /// Two negotiated extensions claim the same reserved bit.
+    ExtensionRsvConflict(String),
+    /// Client: the extension's negotiator refused the server's answer.
+    Negotiation(NegotiationError),
+    /// `receive` was called after the handshake already produced its outcome. 500.
+    Finished,
+}
+
+impl HandshakeError {
+    /// The HTTP status a server answers this error with.
+    pub fn status(&self) -> u16 {
+        use HandshakeError::*;
+        match self {
+            HeadTooLarge { .. } | TooManyHeaders { .. } => 431,
+            Method => 405,
+            NotWebSocketUpgrade | UnsupportedVersion => 426,
+            SubprotocolNotOffered(_) | InvalidHeader(_) | InvalidNegotiatorOutput(_) | Finished => {
+                500
+            }
+            _ => 400,
+        }
+    }
+
+    /// Headers a server must add to the error response for this error (RFC 6455 §4.2.2,
+    /// RFC 9110 §15.5.6 and §15.5.22).
+    pub fn response_headers(&self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            HandshakeError::NotWebSocketUpgrade => {
+                &[("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13")]
+            }
+            HandshakeError::UnsupportedVersion => &[("Sec-WebSocket-Version", "13")],
+            HandshakeError::Method => &[("Allow", "GET")],
+            _ => &[],
+        }
+    }
+}
+
+impl core::fmt::Display for HandshakeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        use HandshakeError::*;
+        match self {
+            HeadTooLarge { limit } => write!(f, "header block larger than {limit} bytes"),
+            TooManyHeaders { limit } => write!(f, "more than {limit} headers"),
+            Malformed(why) => write!(f, "malformed HTTP: {why}"),
+            Method => f.write_str("method must be GET (CONNECT for HTTP/2 and HTTP/3)"),
+            HttpVersion => f.write_str("HTTP/1.1 or later is required"),
+            Host => f.write_str("exactly one Host header is required"),
+            NotWebSocketUpgrade => f.write_str("Upgrade header must contain \"websocket\""),
+            ConnectionNotUpgrade => f.write_str("Connection header must contain \"upgrade\""),
+            UnsupportedVersion => f.write_str("Sec-WebSocket-Version must be 13"),
+            InvalidKey => f.write_str("Sec-WebSocket-Key must be base64 of 16 bytes, sent once"),
+            InvalidSubprotocol => f.write_str("malformed Sec-WebSocket-Protocol header"),
+            InvalidExtensions(e) => write!(f, "{e}"),
+            InvalidH2Header(why) => write!(f, "invalid extended CONNECT header: {why}"),
+            SubprotocolNotOffered(p) => {
+                write!(f, "subprotocol {p:?} was not offered by the client")
+            }
+            InvalidHeader(h) => write!(f, "header {h:?} cannot be written safely"),
+            InvalidNegotiatorOutput(e) => write!(f, "extension negotiator output: {e}"),
+            AcceptMismatch => f.write_str("Sec-WebSocket-Accept missing or wrong"),
+            UnrequestedSubprotocol(p) => {
+                write!(f, "server chose subprotocol {p:?}, which was not offered")
+            }
+            UnrequestedExtension(e) => {
+                write!(f, "server accepted extension {e:?}, which was not offered")
+            }
+            DuplicateExtension(e) => write!(f, "server answered extension {e:?} twice"),
+            ExtensionRsvConflict(e) => {
+                write!(f, "extension {e:?} claims a reserved bit already in use")
+            }
+            Negotiation(e) => write!(f, "{e}"),
+            Finished => f.write_str("the handshake has already finished"),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for HandshakeError {}

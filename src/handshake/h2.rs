@@ -1,0 +1,323 @@
+//! WebSockets over HTTP/2 and HTTP/3 (RFC 8441, RFC 9220): the extended CONNECT request and
+//! its answer, as lists of `(name, value)` fields for whatever HTTP/2 or HTTP/3 stack carries
+//! the stream. There is no key and no accept hash; the stream itself is the connection, so
+//! there are never leftover bytes.
+//!
+//! The server must have advertised `SETTINGS_ENABLE_CONNECT_PROTOCOL` (that is the HTTP/2
+//! or HTTP/3 stack's business). Subprotocol and extension rules are shared with HTTP/1.1.
+
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use super::client::{
+    request_fields, ClientAccepted, ClientOutcome, ClientRequest, Expectations, Rejected,
+};
+use super::http::Header;
+use super::server::{answer, websocket_fields, Accept};
+use super::{HandshakeConfig, HandshakeError, Negotiated};
+use crate::extensions::{ExtensionNegotiator, ExtensionOffer};
+
+/// Header fields as sent on an HTTP/2 or HTTP/3 stream: lower-case names, pseudo-headers first.
+pub type Fields = Vec<(String, String)>;
+
+/// Fields no HTTP/2 or HTTP/3 message may carry (RFC 9113 §8.2.2), plus the two HTTP/1.1
+/// handshake fields RFC 8441 §5 leaves out.
+const FORBIDDEN: &[&str] = &[
+    "connection",
+    "upgrade",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "sec-websocket-key",
+    "sec-websocket-accept",
+];
+
+/// A received pseudo-header: name and raw value.
+type Pseudo = (String, Vec<u8>);
+
+/// Splits received fields into pseudo-headers and regular headers, enforcing the rules both
+/// sides share: UTF-8 lower-case names, pseudo-headers first and once each, only `allowed`
+/// pseudo-headers, no connection-specific fields, at most `max_headers` regular fields
+/// (checked as they come, so an endless list is never collected).
+fn split_fields<N: AsRef<[u8]>, V: AsRef<[u8]>>(
+    fields: impl IntoIterator<Item = (N, V)>,
+    allowed: &[&str],
+    max_headers: usize,
+) -> Result<(Vec<Pseudo>, Vec<Header>), HandshakeError> {
+    let mut pseudo: Vec<Pseudo> = Vec::new();
+    let mut regular: Vec<Header> = Vec::new();
+    for (name, value) in fields {
+        let name = core::str::from_utf8(name.as_ref())
+            .map_err(|_| HandshakeError::InvalidH2Header("non-UTF-8 name"))?;
+        let value = value.as_ref();
+        if name.is_empty() || name.bytes().any(|b| b.is_ascii_uppercase()) {
+            return Err(HandshakeError::InvalidH2Header(
+                "field names must be lower case",
+            ));
+        }
+        if name.starts_with(':') {
+            if !regular.is_empty() {
+                return Err(HandshakeError::InvalidH2Header(
+                    "pseudo-header after regular field",
+                ));
+            }
+            if !allowed.contains(&name) {
+                return Err(HandshakeError::InvalidH2Header("unknown pseudo-header"));
+            }
+            if pseudo.iter().any(|(n, _)| n == name) {
+                return Err(HandshakeError::InvalidH2Header("repeated pseudo-header"));
+            }
+            pseudo.push((name.into(), value.into()));
+        } else {
+            if FORBIDDEN.contains(&name) {
+                return Err(HandshakeError::InvalidH2Header(
+                    "connection-specific or HTTP/1.1-only field",
+                ));
+            }
+            if regular.len() >= max_headers {
+                return Err(HandshakeError::TooManyHeaders { limit: max_headers });
+            }
+            regular.push(Header {
+                name: name.into(),
+                value: value.into(),
+            });
+        }
+    }
+    Ok((pseudo, regular))
+}
+
+fn pseudo<'a>(pseudo: &'a [Pseudo], name: &str) -> Option<&'a [u8]> {
+    pseudo
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_slice())
+}
+
+fn pseudo_str(
+    fields: &[Pseudo],
+    name: &str,
+    missing: &'static str,
+) -> Result<String, HandshakeError> {
+    pseudo(fields, name)
+        .filter(|v| !v.is_empty())
+        .and_then(|v| core::str::from_utf8(v).ok())
+        .map(String::from)
+        .ok_or(HandshakeError::InvalidH2Header(missing))
+}
+
+fn lower(fields: Vec<(String, String)>) -> impl Iterator<Item = (String, String)> {
+    fields.into_iter().map(|(n, v)| (n.to_ascii_lowercase(), v))
+}
+
+// ---------------------------------------------------------------------------------------
+// Client
+
+/// A client's extended CONNECT in progress: check the answer with
+/// [`response`](Self::response).
+pub struct H2ClientHandshake {
+    expect: Expectations,
+    max_headers: usize,
+}
+
+/// Starts an extended CONNECT: the fields to send (`:method CONNECT`, `:protocol websocket`,
+/// `:scheme`, `:path`, `:authority`, `sec-websocket-version: 13`, then origin, subprotocols,
+/// extension offers and the request's extra headers, lower-cased) and the state to check the
+/// answer with. `scheme` is `https` or `http`.
+pub fn client_request(
+    request: &ClientRequest,
+    scheme: &str,
+    config: &HandshakeConfig,
+) -> Result<(H2ClientHandshake, Fields), HandshakeError> {
+    if !matches!(scheme, "https" | "http") {
+        return Err(HandshakeError::InvalidHeader(String::from(":scheme")));
+    }
+    let (extra, expect) = request_fields(request, config)?;
+    let mut fields: Fields = [
+        (":method", "CONNECT"),
+        (":protocol", "websocket"),
+        (":scheme", scheme),
+        (":path", request.path()),
+        (":authority", &request.host),
+        ("sec-websocket-version", "13"),
+    ]
+    .iter()
+    .map(|(n, v)| (String::from(*n), String::from(*v)))
+    .collect();
+    fields.extend(lower(extra));
+    if fields.iter().any(|(n, _)| FORBIDDEN.contains(&n.as_str())) {
+        return Err(HandshakeError::InvalidHeader(String::from(
+            "connection-specific field",
+        )));
+    }
+    Ok((
+        H2ClientHandshake {
+            expect,
+            max_headers: config.max_headers,
+        },
+        fields,
+    ))
+}
+
+impl H2ClientHandshake {
+    /// Checks the server's answer: a 2xx status is accepted once its subprotocol and
+    /// extensions pass the same checks as over HTTP/1.1; any other status is
+    /// [`ClientOutcome::Rejected`].
+    pub fn response<N: AsRef<[u8]>, V: AsRef<[u8]>>(
+        self,
+        fields: impl IntoIterator<Item = (N, V)>,
+    ) -> Result<ClientOutcome, HandshakeError> {
+        let (pseudo_fields, headers) = split_fields(fields, &[":status"], self.max_headers)?;
+        let status = pseudo(&pseudo_fields, ":status")
+            .filter(|s| s.len() == 3 && s.iter().all(u8::is_ascii_digit))
+            .map(|s| s.iter().fold(0u16, |n, d| n * 10 + u16::from(d - b'0')))
+            .ok_or(HandshakeError::InvalidH2Header(
+                "missing or malformed :status",
+            ))?;
+        if !(200..300).contains(&status) {
+            let body_prefix = bytes::BytesMut::new();
+            return Ok(ClientOutcome::Rejected(Rejected {
+                status,
+                reason: String::new(),
+                headers,
+                body_prefix,
+            }));
+        }
+        let negotiated = self.expect.check(&headers)?;
+        Ok(ClientOutcome::Accepted(ClientAccepted {
+            negotiated,
+            headers,
+            leftover: bytes::BytesMut::new(),
+        }))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Server
+
+/// A valid extended CONNECT request, for the application to accept or reject.
+pub struct H2UpgradeRequest {
+    /// `:scheme`.
+    pub scheme: String,
+    /// `:authority` (plays the role of `Host`).
+    pub authority: String,
+    /// `:path`: path and query.
+    pub path: String,
+    /// The regular (non-pseudo) fields, in order.
+    pub headers: Vec<Header>,
+    /// `origin`, if sent.
+    pub origin: Option<String>,
+    /// Subprotocols offered, in the client's order of preference.
+    pub subprotocols: Vec<String>,
+    /// Extensions offered, in order.
+    pub extensions: Vec<ExtensionOffer>,
+    negotiators: Vec<Arc<dyn ExtensionNegotiator>>,
+}
+
+/// An accepted extended CONNECT: send `fields` (`:status 200` first), then run the
+/// connection on the stream with `negotiated`.
+#[derive(Debug)]
+pub struct H2Accepted {
+    /// The response fields.
+    pub fields: Fields,
+    /// The subprotocol and extensions in force.
+    pub negotiated: Negotiated,
+}
+
+/// Checks an extended CONNECT request (RFC 8441 §4-5, RFC 9220 §3): `:method CONNECT`,
+/// `:protocol websocket`, `:scheme`, `:path` and `:authority` present,
+/// `sec-websocket-version: 13`, lower-case names, no `sec-websocket-key`/`-accept` or
+/// connection-specific fields. Errors map to a status through [`error_fields`].
+pub fn parse_request<N: AsRef<[u8]>, V: AsRef<[u8]>>(
+    fields: impl IntoIterator<Item = (N, V)>,
+    config: &HandshakeConfig,
+) -> Result<H2UpgradeRequest, HandshakeError> {
+    let (pseudo_fields, headers) = split_fields(
+        fields,
+        &[":method", ":protocol", ":scheme", ":path", ":authority"],
+        config.max_headers,
+    )?;
+    if pseudo(&pseudo_fields, ":method") != Some(b"CONNECT") {
+        return Err(HandshakeError::Method);
+    }
+    if !pseudo(&pseudo_fields, ":protocol").is_some_and(|p| p.eq_ignore_ascii_case(b"websocket")) {
+        return Err(HandshakeError::InvalidH2Header(
+            ":protocol must be websocket",
+        ));
+    }
+    let scheme = pseudo_str(&pseudo_fields, ":scheme", "missing :scheme")?;
+    let path = pseudo_str(&pseudo_fields, ":path", "missing :path")?;
+    let authority = pseudo_str(&pseudo_fields, ":authority", "missing :authority")?;
+    let ws = websocket_fields(&headers)?;
+    Ok(H2UpgradeRequest {
+        scheme,
+        authority,
+        path,
+        headers,
+        origin: ws.origin,
+        subprotocols: ws.subprotocols,
+        extensions: ws.extensions,
+        negotiators: config.extensions.clone(),
+    })
+}
+
+impl H2UpgradeRequest {
+    /// Accepts: negotiates extensions exactly as over HTTP/1.1 and returns `:status 200`
+    /// with the chosen subprotocol, extension answers and extra headers (names lower-cased).
+    pub fn accept(self, accept: Accept) -> Result<H2Accepted, HandshakeError> {
+        let (extra, negotiated) = answer(
+            &self.negotiators,
+            &self.subprotocols,
+            &self.extensions,
+            accept,
+        )?;
+        let mut fields = Vec::with_capacity(extra.len() + 1);
+        fields.push((String::from(":status"), String::from("200")));
+        fields.extend(lower(extra));
+        if fields.iter().any(|(n, _)| FORBIDDEN.contains(&n.as_str())) {
+            return Err(HandshakeError::InvalidHeader(String::from(
+                "connection-specific field",
+            )));
+        }
+        Ok(H2Accepted { fields, negotiated })
+    }
+}
+
+/// The answer to a refused extended CONNECT: `:status` per [`HandshakeError::status`] (400,
+/// 405, 426, 431 or 500) and `sec-websocket-version: 13` for a version mismatch. The
+/// application may add a body. No `upgrade` field: HTTP/2 and HTTP/3 forbid it.
+pub fn error_fields(error: &HandshakeError) -> Fields {
+    let mut out = Vec::new();
+    let mut status = String::new();
+    let _ = core::fmt::Write::write_fmt(&mut status, format_args!("{}", error.status()));
+    out.push((String::from(":status"), status));
+    match error {
+        HandshakeError::UnsupportedVersion => {
+            out.push((String::from("sec-websocket-version"), String::from("13")))
+        }
+        HandshakeError::Method => out.push((String::from("allow"), String::from("CONNECT"))),
+        _ => {}
+    }
+    out
+}
+
+impl core::fmt::Debug for H2UpgradeRequest {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("H2UpgradeRequest")
+            .field("scheme", &self.scheme)
+            .field("authority", &self.authority)
+            .field("path", &self.path)
+            .field("origin", &self.origin)
+            .field("subprotocols", &self.subprotocols)
+            .field("extensions", &self.extensions)
+            .finish()
+    }
+}
+
+impl core::fmt::Debug for H2ClientHandshake {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("H2ClientHandshake")
+            .field("subprotocols", &self.expect.subprotocols)
+            .finish()
+    }
+}

@@ -1,0 +1,587 @@
+//! Server side of the HTTP/1.1 handshake: every rule, fed whole and at every split.
+
+#[path = "handshake_util.rs"]
+mod util;
+
+use sansws::extensions::ExtensionOffer;
+use sansws::handshake::{
+    accept_key, error_response, Accept, HandshakeConfig, HandshakeError, ServerHandshake,
+};
+use util::*;
+
+/// The shape of a Chromium upgrade request (Chrome 124).
+const CHROMIUM: &[u8] = b"GET /chat?room=1 HTTP/1.1\r\n\
+Host: localhost:8080\r\n\
+Connection: Upgrade\r\n\
+Pragma: no-cache\r\n\
+Cache-Control: no-cache\r\n\
+User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36\r\n\
+Upgrade: websocket\r\n\
+Origin: http://localhost:8080\r\n\
+Sec-WebSocket-Version: 13\r\n\
+Accept-Encoding: gzip, deflate, br, zstd\r\n\
+Accept-Language: en-US,en;q=0.9\r\n\
+Sec-WebSocket-Key: x3JJHMbDL1EzLkh9GBhXDw==\r\n\
+Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\
+\r\n";
+
+/// The shape of a Firefox upgrade request (Firefox 125), with subprotocols.
+const FIREFOX: &[u8] = b"GET /chat HTTP/1.1\r\n\
+Host: localhost:8080\r\n\
+User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0\r\n\
+Accept: */*\r\n\
+Accept-Language: en-US,en;q=0.5\r\n\
+Accept-Encoding: gzip, deflate, br\r\n\
+Sec-WebSocket-Version: 13\r\n\
+Origin: http://localhost:8080\r\n\
+Sec-WebSocket-Protocol: chat, superchat\r\n\
+Sec-WebSocket-Extensions: permessage-deflate\r\n\
+Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+Connection: keep-alive, Upgrade\r\n\
+Sec-Fetch-Dest: empty\r\n\
+Sec-Fetch-Mode: websocket\r\n\
+Sec-Fetch-Site: same-origin\r\n\
+Pragma: no-cache\r\n\
+Cache-Control: no-cache\r\n\
+Upgrade: websocket\r\n\
+\r\n";
+
+/// The minimal request from RFC 6455 §1.2, with `extra` header lines inserted.
+fn minimal(extra: &str) -> Vec<u8> {
+    format!(
+        "GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n"
+    )
+    .into_bytes()
+}
+
+/// A request with the given lines as its whole header block.
+fn with_lines(request_line: &str, lines: &[&str]) -> Vec<u8> {
+    let mut s = format!("{request_line}\r\n");
+    for l in lines {
+        s.push_str(l);
+        s.push_str("\r\n");
+    }
+    s.push_str("\r\n");
+    s.into_bytes()
+}
+
+const GOOD: &[&str] = &[
+    "Host: h",
+    "Upgrade: websocket",
+    "Connection: Upgrade",
+    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+    "Sec-WebSocket-Version: 13",
+];
+
+fn without(name: &str) -> Vec<&'static str> {
+    GOOD.iter()
+        .copied()
+        .filter(|l| !l.starts_with(name))
+        .collect()
+}
+
+fn rejected(input: &[u8]) -> (HandshakeError, Vec<u8>) {
+    let e = server_all_ways(&HandshakeConfig::default(), input).expect_err("should be rejected");
+    (e.error, e.response)
+}
+
+#[test]
+fn rfc6455_example_accept_value() {
+    assert_eq!(
+        accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="),
+        "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+    );
+    let (req, _) = server_all_ways(&HandshakeConfig::default(), &minimal("")).unwrap();
+    let accepted = req.accept(Accept::new()).unwrap();
+    assert_eq!(
+        accepted.response,
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+          Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
+    );
+    assert!(accepted.leftover.is_empty());
+    assert!(accepted.negotiated.subprotocol.is_none() && accepted.negotiated.extensions.is_empty());
+}
+
+#[test]
+fn chromium_request() {
+    let (req, rest) = server_all_ways(&HandshakeConfig::default(), CHROMIUM).unwrap();
+    assert!(rest.is_empty());
+    assert_eq!(
+        (req.method.as_str(), req.target.as_str(), req.host.as_str()),
+        ("GET", "/chat?room=1", "localhost:8080")
+    );
+    assert_eq!(req.origin.as_deref(), Some("http://localhost:8080"));
+    assert_eq!(
+        req.extensions,
+        vec![ExtensionOffer::new("permessage-deflate").with_param("client_max_window_bits", None)]
+    );
+    assert_eq!(req.headers.len(), 12);
+    assert_eq!(
+        req.header("user-agent").map(|v| v.starts_with(b"Mozilla")),
+        Some(true)
+    );
+    // No negotiator for permessage-deflate is configured: the offer is declined, not failed.
+    let accepted = req.accept(Accept::new()).unwrap();
+    assert!(has_line(
+        &accepted.response,
+        "Sec-WebSocket-Accept: HSmrc0sMlYUkAGmm5OPpG2HaGWk="
+    ));
+    assert!(!String::from_utf8_lossy(&accepted.response).contains("Extensions"));
+}
+
+#[test]
+fn firefox_request_and_subprotocol_choice() {
+    let (req, _) = server_all_ways(&HandshakeConfig::default(), FIREFOX).unwrap();
+    assert_eq!(req.subprotocols, ["chat", "superchat"]);
+    assert_eq!(
+        req.extensions,
+        vec![ExtensionOffer::new("permessage-deflate")]
+    );
+    let accepted = req
+        .accept(
+            Accept::new()
+                .subprotocol("superchat")
+                .header("Set-Cookie", "a=b"),
+        )
+        .unwrap();
+    assert!(has_line(
+        &accepted.response,
+        "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+    ));
+    assert!(has_line(
+        &accepted.response,
+        "Sec-WebSocket-Protocol: superchat"
+    ));
+    assert!(has_line(&accepted.response, "Set-Cookie: a=b"));
+    assert_eq!(
+        accepted.negotiated.subprotocol.as_deref(),
+        Some("superchat")
+    );
+}
+
+#[test]
+fn pipelined_bytes_are_kept_exactly() {
+    // A masked text frame "Hi" and the start of another frame right behind the request.
+    let frames: &[u8] = &[
+        0x81,
+        0x82,
+        1,
+        2,
+        3,
+        4,
+        b'H' ^ 1,
+        b'i' ^ 2,
+        0x88,
+        0x80,
+        b'\r',
+        b'\n',
+        b'\r',
+        b'\n',
+    ];
+    let mut input = FIREFOX.to_vec();
+    input.extend_from_slice(frames);
+    for chunks in chunkings(&input) {
+        let (req, rest) = server_feed(&HandshakeConfig::default(), &chunks).unwrap();
+        assert_eq!(rest, frames);
+        let seen = req.leftover().to_vec();
+        let accepted = req.accept(Accept::new()).unwrap();
+        assert_eq!(&accepted.leftover[..], &seen[..]);
+    }
+    let (_, rest) = server_all_ways(&HandshakeConfig::default(), &input).unwrap();
+    assert_eq!(rest, frames);
+}
+
+#[test]
+fn header_names_and_tokens_are_case_insensitive() {
+    let input = with_lines(
+        "GET / HTTP/1.1",
+        &[
+            "host: h",
+            "UPGRADE: WebSocket",
+            "connection: keep-alive",
+            "Connection: UPGRADE",
+            "sec-websocket-key:   dGhlIHNhbXBsZSBub25jZQ==  ",
+            "SEC-WEBSOCKET-VERSION: 13",
+        ],
+    );
+    assert!(server_all_ways(&HandshakeConfig::default(), &input).is_ok());
+}
+
+#[test]
+fn lf_only_line_ends_are_read() {
+    let input = minimal("")
+        .iter()
+        .copied()
+        .filter(|&b| b != b'\r')
+        .collect::<Vec<_>>();
+    assert!(server_all_ways(&HandshakeConfig::default(), &input).is_ok());
+}
+
+#[test]
+fn method_must_be_get() {
+    let (e, resp) = rejected(&with_lines("POST / HTTP/1.1", GOOD));
+    assert_eq!((e, status_of(&resp)), (HandshakeError::Method, 405));
+    assert!(has_line(&resp, "Allow: GET"));
+}
+
+#[test]
+fn http_1_1_is_required() {
+    let (e, resp) = rejected(&with_lines("GET / HTTP/1.0", GOOD));
+    assert_eq!((e, status_of(&resp)), (HandshakeError::HttpVersion, 400));
+}
+
+#[test]
+fn host_is_required_once() {
+    assert_eq!(
+        rejected(&with_lines("GET / HTTP/1.1", &without("Host"))).0,
+        HandshakeError::Host
+    );
+    let mut two = GOOD.to_vec();
+    two.push("Host: other");
+    assert_eq!(
+        rejected(&with_lines("GET / HTTP/1.1", &two)).0,
+        HandshakeError::Host
+    );
+}
+
+#[test]
+fn plain_get_gets_426_not_a_hang() {
+    let (e, resp) = rejected(b"GET / HTTP/1.1\r\nHost: example.com\r\nAccept: text/html\r\n\r\n");
+    assert_eq!(
+        (e, status_of(&resp)),
+        (HandshakeError::NotWebSocketUpgrade, 426)
+    );
+    assert!(has_line(&resp, "Upgrade: websocket"));
+    assert!(has_line(&resp, "Connection: close"));
+    let text = String::from_utf8(resp).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    assert!(head.contains(&format!("Content-Length: {}", body.len())));
+}
+
+#[test]
+fn upgrade_must_name_websocket() {
+    let mut lines = without("Upgrade");
+    lines.push("Upgrade: h2c");
+    assert_eq!(
+        rejected(&with_lines("GET / HTTP/1.1", &lines)).0,
+        HandshakeError::NotWebSocketUpgrade
+    );
+    let mut lines = without("Upgrade");
+    lines.push("Upgrade: h2c, websocket");
+    assert!(server_all_ways(
+        &HandshakeConfig::default(),
+        &with_lines("GET / HTTP/1.1", &lines)
+    )
+    .is_ok());
+}
+
+#[test]
+fn connection_must_contain_upgrade() {
+    let mut lines = without("Connection");
+    lines.push("Connection: keep-alive");
+    let (e, resp) = rejected(&with_lines("GET / HTTP/1.1", &lines));
+    assert_eq!(
+        (e, status_of(&resp)),
+        (HandshakeError::ConnectionNotUpgrade, 400)
+    );
+    // A token that merely contains "upgrade" is not the token.
+    let mut lines = without("Connection");
+    lines.push("Connection: upgraded");
+    assert_eq!(
+        rejected(&with_lines("GET / HTTP/1.1", &lines)).0,
+        HandshakeError::ConnectionNotUpgrade
+    );
+}
+
+#[test]
+fn other_versions_get_426_with_version_13() {
+    for version in [Some("8"), Some("13, 8"), Some(""), None] {
+        let mut lines = without("Sec-WebSocket-Version");
+        let line = version.map(|v| format!("Sec-WebSocket-Version: {v}"));
+        if let Some(l) = &line {
+            lines.push(l);
+        }
+        let (e, resp) = rejected(&with_lines("GET / HTTP/1.1", &lines));
+        assert_eq!(
+            (e, status_of(&resp)),
+            (HandshakeError::UnsupportedVersion, 426),
+            "{version:?}"
+        );
+        assert!(has_line(&resp, "Sec-WebSocket-Version: 13"));
+    }
+}
+
+#[test]
+fn key_must_be_base64_of_16_bytes() {
+    for key in [
+        None,
+        Some("dGhlIHNhbXBsZSBub25jZQ="),
+        Some("dGhlIHNhbXBsZSBub25jZQ"),
+        Some("dGhlIHNhbXBsZSBub25jZWVl"),
+        Some("!!!!!!!!!!!!!!!!!!!!!!=="),
+        Some("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=="),
+    ] {
+        let mut lines = without("Sec-WebSocket-Key");
+        let line = key.map(|k| format!("Sec-WebSocket-Key: {k}"));
+        if let Some(l) = &line {
+            lines.push(l);
+        }
+        let (e, resp) = rejected(&with_lines("GET / HTTP/1.1", &lines));
+        assert_eq!(
+            (e, status_of(&resp)),
+            (HandshakeError::InvalidKey, 400),
+            "{key:?}"
+        );
+    }
+    let mut two = GOOD.to_vec();
+    two.push("Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAA==");
+    assert_eq!(
+        rejected(&with_lines("GET / HTTP/1.1", &two)).0,
+        HandshakeError::InvalidKey
+    );
+}
+
+#[test]
+fn subprotocol_lists() {
+    let (req, _) = server_all_ways(
+        &HandshakeConfig::default(),
+        &minimal("Sec-WebSocket-Protocol: a, , b\r\nSec-WebSocket-Protocol: c\r\n"),
+    )
+    .unwrap();
+    assert_eq!(req.subprotocols, ["a", "b", "c"]);
+    let (e, resp) = rejected(&minimal("Sec-WebSocket-Protocol: a b\r\n"));
+    assert_eq!(
+        (e, status_of(&resp)),
+        (HandshakeError::InvalidSubprotocol, 400)
+    );
+}
+
+#[test]
+fn malformed_extensions_are_400() {
+    let (e, resp) = rejected(&minimal("Sec-WebSocket-Extensions: x; =1\r\n"));
+    assert!(
+        matches!(e, HandshakeError::InvalidExtensions(ref h) if h.offset == 3),
+        "{e:?}"
+    );
+    assert_eq!(status_of(&resp), 400);
+}
+
+#[test]
+fn repeated_origin_is_400() {
+    let (e, _) = rejected(&minimal("Origin: http://a\r\nOrigin: http://b\r\n"));
+    assert!(matches!(e, HandshakeError::Malformed(_)));
+}
+
+#[test]
+fn garbage_is_400() {
+    for junk in [
+        &b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n"[..],
+        b"GET\r\n\r\n",
+        b"GET / HTTP/1.1\r\nbad header\r\n\r\n",
+    ] {
+        let (e, resp) = rejected(junk);
+        assert!(matches!(e, HandshakeError::Malformed(_)), "{e:?}");
+        assert_eq!(status_of(&resp), 400);
+    }
+}
+
+#[test]
+fn head_larger_than_limit_is_431_without_buffering_past_it() {
+    let config = HandshakeConfig {
+        max_head_bytes: 256,
+        ..HandshakeConfig::default()
+    };
+    let mut big = minimal(&format!("X-Pad: {}\r\n", "a".repeat(300)));
+    big.extend_from_slice(&[0u8; 100_000]);
+    let e = server_all_ways(&config, &big).unwrap_err();
+    assert_eq!(e.error, HandshakeError::HeadTooLarge { limit: 256 });
+    assert_eq!(status_of(&e.response), 431);
+    // Byte by byte: the refusal comes with exactly the 256th byte, not later.
+    let mut hs = ServerHandshake::new(config.clone());
+    for (i, b) in big.iter().enumerate() {
+        match hs.receive(std::slice::from_ref(b)) {
+            Ok(None) => assert!(i < 255),
+            Err(e) => {
+                assert_eq!(
+                    (i, e.error),
+                    (255, HandshakeError::HeadTooLarge { limit: 256 })
+                );
+                break;
+            }
+            Ok(Some(_)) => panic!("accepted an oversized head"),
+        }
+    }
+    // The default limit is 8 KiB.
+    let big = minimal(&format!("X-Pad: {}\r\n", "a".repeat(8 * 1024)));
+    assert_eq!(
+        status_of(
+            &server_feed(&HandshakeConfig::default(), &[&big])
+                .unwrap_err()
+                .response
+        ),
+        431
+    );
+}
+
+#[test]
+fn head_exactly_at_limit_is_accepted() {
+    let input = minimal("");
+    let config = HandshakeConfig {
+        max_head_bytes: input.len(),
+        ..HandshakeConfig::default()
+    };
+    assert!(server_all_ways(&config, &input).is_ok());
+    let config = HandshakeConfig {
+        max_head_bytes: input.len() - 1,
+        ..HandshakeConfig::default()
+    };
+    assert_eq!(
+        server_all_ways(&config, &input).unwrap_err().error,
+        HandshakeError::HeadTooLarge {
+            limit: input.len() - 1
+        }
+    );
+}
+
+#[test]
+fn too_many_headers_is_431() {
+    let config = HandshakeConfig {
+        max_headers: 8,
+        ..HandshakeConfig::default()
+    };
+    let e = server_all_ways(&config, &minimal("A: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n")).unwrap_err();
+    assert_eq!(
+        (e.error, status_of(&e.response)),
+        (HandshakeError::TooManyHeaders { limit: 8 }, 431)
+    );
+    assert!(server_all_ways(&config, &minimal("A: 1\r\nB: 2\r\nC: 3\r\n")).is_ok());
+}
+
+#[test]
+fn extension_offers_are_grouped_per_negotiator() {
+    let x = TestNegotiator::new("x-test", 0x40);
+    let config = config_with(std::slice::from_ref(&x));
+    let input = minimal("Sec-WebSocket-Extensions: x-test; mode=fast, other\r\nSec-WebSocket-Extensions: X-Test; level=2, x-test\r\n");
+    let (req, _) = server_feed(&config, &[&input]).unwrap();
+    let accepted = req.accept(Accept::new()).unwrap();
+    let seen = x.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(
+        seen[0],
+        vec![
+            ExtensionOffer::new("x-test").with_param("mode", Some("fast".into())),
+            ExtensionOffer::new("X-Test").with_param("level", Some("2".into())),
+            ExtensionOffer::new("x-test"),
+        ]
+    );
+    assert!(has_line(
+        &accepted.response,
+        "Sec-WebSocket-Extensions: X-Test; level=2"
+    ));
+    assert_eq!(accepted.negotiated.extensions.len(), 1);
+    assert_eq!(accepted.negotiated.rsv_bits(), 0x40);
+}
+
+#[test]
+fn one_extension_per_reserved_bit() {
+    let a = TestNegotiator::new("x-a", 0x40);
+    let b = TestNegotiator::new("x-b", 0x40);
+    let c = TestNegotiator::new("x-c", 0x20);
+    let config = config_with(&[a, b, c]);
+    let input = minimal("Sec-WebSocket-Extensions: x-b, x-a, x-c\r\n");
+    let (req, _) = server_feed(&config, &[&input]).unwrap();
+    let mut accepted = req.accept(Accept::new()).unwrap();
+    assert!(has_line(
+        &accepted.response,
+        "Sec-WebSocket-Extensions: x-a, x-c"
+    ));
+    let names: Vec<_> = accepted
+        .negotiated
+        .extensions
+        .iter()
+        .map(|e| e.name().to_string())
+        .collect();
+    assert_eq!(names, ["x-a", "x-c"]);
+    assert_eq!(
+        accepted
+            .negotiated
+            .take_extension()
+            .map(|e| e.name().to_string())
+            .as_deref(),
+        Some("x-a")
+    );
+}
+
+#[test]
+fn unoffered_extensions_are_not_negotiated() {
+    let x = TestNegotiator::new("x-test", 0x40);
+    let (req, _) = server_feed(&config_with(std::slice::from_ref(&x)), &[&minimal("")]).unwrap();
+    let accepted = req.accept(Accept::new()).unwrap();
+    assert!(accepted.negotiated.extensions.is_empty());
+    assert!(x.seen.lock().unwrap().is_empty());
+}
+
+#[test]
+fn accept_refuses_application_mistakes() {
+    let make = || {
+        server_feed(
+            &HandshakeConfig::default(),
+            &[&minimal("Sec-WebSocket-Protocol: chat\r\n")],
+        )
+        .unwrap()
+        .0
+    };
+    let e = make()
+        .accept(Accept::new().subprotocol("other"))
+        .unwrap_err();
+    assert_eq!(e, HandshakeError::SubprotocolNotOffered("other".into()));
+    assert_eq!(status_of(&error_response(&e)), 500);
+    for (name, value) in [
+        ("X-Evil", "a\r\nSet-Cookie: b"),
+        ("Bad Name", "v"),
+        ("upgrade", "h2c"),
+        ("Content-Length", "0"),
+    ] {
+        let e = make()
+            .accept(Accept::new().header(name, value))
+            .unwrap_err();
+        assert!(matches!(e, HandshakeError::InvalidHeader(_)), "{name}");
+    }
+}
+
+#[test]
+fn application_rejection() {
+    let (req, _) = server_feed(&HandshakeConfig::default(), &[&minimal("")]).unwrap();
+    let resp = req
+        .reject(401, &[("WWW-Authenticate", "Bearer")], b"login first")
+        .unwrap();
+    assert_eq!(
+        resp,
+        b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer\r\nContent-Length: 11\r\nConnection: close\r\n\r\nlogin first"
+    );
+    assert!(req.reject(403, &[("X", "a\nb")], b"").is_err());
+}
+
+#[test]
+fn receive_after_the_outcome_is_an_error() {
+    let mut hs = ServerHandshake::new(HandshakeConfig::default());
+    assert!(hs.receive(&minimal("")).unwrap().is_some());
+    assert_eq!(
+        hs.receive(b"x").unwrap_err().error,
+        HandshakeError::Finished
+    );
+}
+
+#[test]
+fn no_panic_on_mutated_requests() {
+    // Every single-byte mutation of a valid request: an outcome or "need more", never a panic.
+    let base = minimal("Sec-WebSocket-Protocol: a\r\nSec-WebSocket-Extensions: x; y=\"1\"\r\n");
+    for i in 0..base.len() {
+        for b in [0u8, b'\r', b'\n', b' ', b':', b',', b';', b'"', 0x7f, 0xff] {
+            let mut m = base.clone();
+            m[i] = b;
+            let _ = ServerHandshake::new(HandshakeConfig::default()).receive(&m);
+        }
+    }
+}
