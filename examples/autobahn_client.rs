@@ -5,20 +5,34 @@
 
 #[path = "common/blocking.rs"]
 mod blocking;
-#[path = "common/mini_handshake.rs"]
-mod mini_handshake;
+#[path = "common/settings.rs"]
+mod settings;
 
 use std::net::TcpStream;
 
-use sansws::{Config, Connection, Event};
+use sansws::entropy::OsEntropy;
+use sansws::handshake::ClientRequest;
+use sansws::{Connection, Event};
 
-fn connect(host: &str, path: &str) -> std::io::Result<(TcpStream, Connection)> {
-    let mut stream = TcpStream::connect(host)?;
+fn run(
+    host: &str,
+    path: &str,
+    on_event: impl FnMut(&mut Connection, Event),
+) -> std::io::Result<()> {
+    let stream = TcpStream::connect(host)?;
     stream.set_nodelay(true)?;
-    let rest = mini_handshake::client(&mut stream, host, path)?;
-    let mut conn = Connection::client_with_os_entropy(Config::default());
-    conn.receive(&rest);
-    Ok((stream, conn))
+    let request = ClientRequest::new(host, path);
+    let mut conn = Connection::client_upgrade(
+        settings::config(),
+        &settings::handshake(),
+        &request,
+        Box::new(OsEntropy::new()),
+    )
+    .map_err(|e| std::io::Error::other(e.to_string()))?;
+    if let Some(e) = blocking::drive(stream, &mut conn, on_event) {
+        eprintln!("{path}: {e}");
+    }
+    Ok(())
 }
 
 fn main() -> std::io::Result<()> {
@@ -29,22 +43,22 @@ fn main() -> std::io::Result<()> {
         .trim_end_matches('/')
         .to_string();
 
-    let (stream, mut conn) = connect(&host, "/getCaseCount")?;
     let mut count = 0usize;
-    blocking::drive(stream, &mut conn, |_, ev| {
+    run(&host, "/getCaseCount", |_, ev| {
         if let Event::Text(t) = ev {
             count = std::str::from_utf8(&t)
                 .ok()
                 .and_then(|s| s.trim().parse().ok())
                 .unwrap_or(0);
         }
-    });
+    })?;
     eprintln!("autobahn_client: {count} cases");
     for case in 1..=count {
-        let (stream, mut conn) = connect(&host, &format!("/runCase?case={case}&agent={agent}"))?;
-        blocking::drive(stream, &mut conn, blocking::echo);
+        run(
+            &host,
+            &format!("/runCase?case={case}&agent={agent}"),
+            blocking::echo,
+        )?;
     }
-    let (stream, mut conn) = connect(&host, &format!("/updateReports?agent={agent}"))?;
-    blocking::drive(stream, &mut conn, |_, _| {});
-    Ok(())
+    run(&host, &format!("/updateReports?agent={agent}"), |_, _| {})
 }

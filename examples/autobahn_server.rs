@@ -1,15 +1,16 @@
-//! Echo server for the Autobahn|Testsuite: one thread per connection on std::net.
+//! Echo server for the Autobahn|Testsuite: one thread per connection on std::net, the whole
+//! connection (handshake included) in one `sansws::Connection`.
 //!
 //!     cargo run --release --example autobahn_server -- 127.0.0.1:9001
 
 #[path = "common/blocking.rs"]
 mod blocking;
-#[path = "common/mini_handshake.rs"]
-mod mini_handshake;
+#[path = "common/settings.rs"]
+mod settings;
 
 use std::net::TcpListener;
 
-use sansws::{Config, Connection};
+use sansws::Connection;
 
 fn main() -> std::io::Result<()> {
     let addr = std::env::args()
@@ -18,14 +19,10 @@ fn main() -> std::io::Result<()> {
     let listener = TcpListener::bind(&addr)?;
     eprintln!("autobahn_server listening on {addr}");
     for stream in listener.incoming() {
-        let Ok(mut stream) = stream else { continue };
+        let Ok(stream) = stream else { continue };
         std::thread::spawn(move || {
             let _ = stream.set_nodelay(true);
-            let Ok(rest) = mini_handshake::server(&mut stream) else {
-                return;
-            };
-            let mut conn = Connection::server(Config::default());
-            conn.receive(&rest);
+            let mut conn = Connection::server_upgrade(settings::config(), settings::handshake());
             blocking::drive(stream, &mut conn, blocking::echo);
         });
     }

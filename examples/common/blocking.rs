@@ -67,11 +67,18 @@ pub fn drive(
     }
 }
 
-/// Echoes every data message back (message mode).
+/// Accepts an upgrade request and echoes every data message back (message mode).
 pub fn echo(conn: &mut Connection, event: Event) {
-    let _ = match event {
-        Event::Text(t) => conn.send(sansws::MessageKind::Text, &t),
-        Event::Binary(b) => conn.send_binary(&b),
-        _ => Ok(()),
-    };
+    match event {
+        Event::UpgradeRequest => {
+            let _ = conn.accept(sansws::handshake::Accept::new());
+        }
+        Event::Text(t) => {
+            let _ = conn.send(sansws::MessageKind::Text, &t);
+        }
+        Event::Binary(b) => {
+            let _ = conn.send_binary(&b);
+        }
+        _ => {}
+    }
 }

@@ -2,6 +2,7 @@
 //! what the caller asked for that cannot be done.
 
 use crate::extensions::ExtensionError;
+use crate::handshake::HandshakeError;
 use crate::CloseCode;
 
 /// Why the connection failed. Each variant maps to the close code sent to the peer
@@ -44,6 +45,9 @@ pub enum Error {
     UnexpectedEof,
     /// Nothing arrived within the keepalive time after a ping. 1006 (nothing is sent).
     KeepaliveTimeout,
+    /// The opening handshake failed (no close frame: the connection never opened; a server
+    /// has queued the HTTP error response).
+    Handshake(HandshakeError),
 }
 
 impl Error {
@@ -53,7 +57,9 @@ impl Error {
             Error::InvalidUtf8 => CloseCode::INVALID_PAYLOAD,
             Error::FrameTooLarge | Error::MessageTooLarge => CloseCode::MESSAGE_TOO_BIG,
             Error::Extension(e) => e.code,
-            Error::UnexpectedEof | Error::KeepaliveTimeout => CloseCode::ABNORMAL,
+            Error::UnexpectedEof | Error::KeepaliveTimeout | Error::Handshake(_) => {
+                CloseCode::ABNORMAL
+            }
             _ => CloseCode::PROTOCOL_ERROR,
         }
     }
@@ -78,6 +84,7 @@ impl Error {
             Error::Extension(e) => e.reason,
             Error::UnexpectedEof => "transport closed before the close handshake",
             Error::KeepaliveTimeout => "keepalive timeout",
+            Error::Handshake(_) => "opening handshake failed",
         }
     }
 }
@@ -96,6 +103,7 @@ impl core::fmt::Display for Error {
             Error::InvalidCloseCode(c) => {
                 write!(f, "invalid close code {c} (close {})", self.close_code())
             }
+            Error::Handshake(e) => write!(f, "opening handshake failed: {e}"),
             _ => write!(f, "{} (close {})", self.reason(), self.close_code()),
         }
     }
@@ -110,6 +118,8 @@ impl std::error::Error for Error {}
 pub enum SendError {
     /// A close frame was already sent (or the connection failed): nothing may follow it.
     Closed,
+    /// The opening handshake has not completed.
+    Handshaking,
     /// A streamed message is in progress; finish it before starting another data message.
     MessageInProgress,
     /// `send_chunk` or `end_message` without `begin_message`.
@@ -128,6 +138,7 @@ impl core::fmt::Display for SendError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             SendError::Closed => f.write_str("the connection is closing or closed"),
+            SendError::Handshaking => f.write_str("the opening handshake has not completed"),
             SendError::MessageInProgress => f.write_str("a streamed message is in progress"),
             SendError::NoMessageInProgress => f.write_str("no streamed message is in progress"),
             SendError::ControlFrameTooLong => f.write_str("control frame payload over 125 bytes"),

@@ -1,12 +1,29 @@
 //! What the connection hands the caller: events decoded from the peer's bytes.
 
+use alloc::boxed::Box;
+use alloc::string::String;
 use bytes::Bytes;
 
+use crate::handshake::Rejected;
 use crate::{CloseFrame, MessageKind};
 
 /// One thing the peer said.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
+    /// Server started with [`Connection::server_upgrade`](crate::Connection::server_upgrade):
+    /// a valid upgrade request arrived. Look at it with
+    /// [`upgrade_request`](crate::Connection::upgrade_request), then call
+    /// [`accept`](crate::Connection::accept) or [`reject`](crate::Connection::reject).
+    UpgradeRequest,
+    /// Client started with [`Connection::client_upgrade`](crate::Connection::client_upgrade):
+    /// the server accepted; frames flow from here on.
+    Open {
+        /// The subprotocol the server chose.
+        subprotocol: Option<String>,
+    },
+    /// Client: the server answered with another status (a redirect, 401, 404, ...). The
+    /// connection is over; [`transport`](crate::Connection::transport) says to close.
+    Rejected(Box<Rejected>),
     /// A whole text message ([`ReceiveMode::Message`](crate::ReceiveMode::Message)); the
     /// bytes are valid UTF-8 (checked as they arrived).
     Text(Bytes),

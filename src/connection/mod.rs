@@ -17,8 +17,10 @@ pub mod state;
 mod recv;
 mod send;
 mod timer;
+mod upgrade;
 
 use alloc::boxed::Box;
+use alloc::string::String;
 use bytes::BytesMut;
 
 use crate::entropy::Entropy;
@@ -29,12 +31,15 @@ use recv::Receiver;
 use send::Sender;
 use state::{Role, State, Transport};
 use timer::Timers;
+use upgrade::Phase;
 
 /// A WebSocket connection after the opening handshake: bytes in, events and bytes out.
 pub struct Connection {
     role: Role,
     config: Config,
     extension: Option<Box<dyn Extension>>,
+    subprotocol: Option<String>,
+    phase: Phase,
     rx: Receiver,
     tx: Sender,
     timers: Timers,
@@ -65,6 +70,8 @@ impl Connection {
         Self {
             role,
             extension: None,
+            subprotocol: None,
+            phase: Phase::Open,
             rx: Receiver::new(),
             tx: Sender::new(entropy),
             timers: Timers::default(),
@@ -116,7 +123,10 @@ impl Connection {
 
     /// The closing state.
     pub fn state(&self) -> State {
-        if self.failed || (self.close_sent && self.close_received) {
+        if self.failed
+            || (self.close_sent && self.close_received)
+            || matches!(self.phase, Phase::Refused)
+        {
             State::Closed
         } else if self.close_sent {
             State::CloseSent

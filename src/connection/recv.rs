@@ -77,6 +77,18 @@ impl Receiver {
         self.end_owed = false;
     }
 
+    /// Takes every buffered input byte (the handshake consumes input this way).
+    pub fn take_input(&mut self) -> BytesMut {
+        self.buf_allocated = 0;
+        core::mem::take(&mut self.buf)
+    }
+
+    /// Replaces the input buffer (bytes that followed the handshake come first).
+    pub fn set_input(&mut self, buf: BytesMut) {
+        self.buf_allocated = buf.capacity();
+        self.buf = buf;
+    }
+
     fn after_frame(&mut self, keep: usize) {
         shrink_if_drained(&mut self.buf, &mut self.buf_allocated, keep);
     }
@@ -116,6 +128,9 @@ impl Connection {
     pub fn next_event(&mut self) -> Option<Result<Event, Error>> {
         if let Some(error) = self.pending_error.take() {
             return Some(Err(error));
+        }
+        if self.handshaking() {
+            return self.poll_handshake();
         }
         if self.failed || self.close_received {
             return None;

@@ -110,6 +110,12 @@ impl Sender {
         shrink_if_drained(&mut self.scratch, &mut self.scratch_allocated, keep);
     }
 
+    /// Queues bytes as they are (the handshake's HTTP messages).
+    pub fn write_raw(&mut self, bytes: &[u8]) {
+        self.out.extend_from_slice(bytes);
+        self.out_allocated = self.out_allocated.max(self.out.capacity());
+    }
+
     pub fn write_control(&mut self, role: Role, opcode: OpCode, payload: &[u8]) {
         self.write_frame(role, true, 0, opcode, payload);
     }
@@ -131,6 +137,7 @@ impl Sender {
 
 impl Connection {
     fn check_can_send(&self) -> Result<(), SendError> {
+        self.check_open_for_send()?;
         if self.close_sent || self.failed {
             Err(SendError::Closed)
         } else {

@@ -1,0 +1,177 @@
+//! The connection from its first byte: handshake and frames in one object, with pipelined
+//! frames after the request or response decoded whatever the chunking.
+
+mod common;
+
+use common::{client_seeded, drain, frames};
+use sansws::entropy::Entropy;
+use sansws::handshake::{Accept, ClientRequest, HandshakeConfig};
+use sansws::{Config, Connection, Error, Event, SendError, State, Transport};
+
+const REQUEST: &[u8] = b"GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chat, superchat\r\n\r\n";
+
+fn fixed_entropy() -> Box<dyn Entropy> {
+    Box::new(|b: &mut [u8]| b.fill(0x42))
+}
+
+fn events_after(conn: &mut Connection, parts: &[&[u8]]) -> Vec<Result<Event, Error>> {
+    let mut out = Vec::new();
+    for p in parts {
+        conn.receive(p);
+        while let Some(e) = conn.next_event() {
+            if e == Ok(Event::UpgradeRequest) {
+                conn.accept(Accept::new().subprotocol("chat")).unwrap();
+            }
+            out.push(e);
+        }
+    }
+    out
+}
+
+#[test]
+fn server_request_with_pipelined_frames_at_every_split() {
+    let mut client = client_seeded(Config::default(), 9);
+    client.send_text("first").unwrap();
+    client.send_binary(b"second").unwrap();
+    let mut wire = REQUEST.to_vec();
+    wire.extend(drain(&mut client));
+    for cut in 0..=wire.len() {
+        let mut server = Connection::server_upgrade(Config::default(), HandshakeConfig::default());
+        assert_eq!(server.send_text("too early"), Err(SendError::Handshaking));
+        let events = events_after(&mut server, &[&wire[..cut], &wire[cut..]]);
+        assert_eq!(
+            events,
+            vec![
+                Ok(Event::UpgradeRequest),
+                Ok(Event::Text("first".into())),
+                Ok(Event::Binary("second".into()))
+            ],
+            "cut {cut}"
+        );
+        assert_eq!(server.subprotocol(), Some("chat"));
+        let out = drain(&mut server);
+        let text = String::from_utf8_lossy(&out);
+        assert!(text.starts_with("HTTP/1.1 101 Switching Protocols\r\n"));
+        assert!(text.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
+        assert!(text.contains("Sec-WebSocket-Protocol: chat\r\n"));
+    }
+}
+
+#[test]
+fn server_sees_the_request_before_deciding() {
+    let mut server = Connection::server_upgrade(Config::default(), HandshakeConfig::default());
+    server.receive(REQUEST);
+    assert_eq!(server.next_event(), Some(Ok(Event::UpgradeRequest)));
+    let request = server.upgrade_request().expect("waiting");
+    assert_eq!(request.target, "/chat");
+    assert_eq!(request.subprotocols, ["chat", "superchat"]);
+    server
+        .reject(403, &[("X-Why", "not allowed")], b"no")
+        .unwrap();
+    let out = String::from_utf8(drain(&mut server)).unwrap();
+    assert!(out.starts_with("HTTP/1.1 403 "), "{out}");
+    assert!(out.ends_with("\r\n\r\nno"));
+    assert_eq!(server.transport(), Transport::Close);
+    assert_eq!(server.state(), State::Closed);
+}
+
+#[test]
+fn plain_get_gets_an_http_error_not_a_hang() {
+    let mut server = Connection::server_upgrade(Config::default(), HandshakeConfig::default());
+    server.receive(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    let ev = server.next_event();
+    assert!(matches!(ev, Some(Err(Error::Handshake(_)))), "{ev:?}");
+    let out = String::from_utf8(drain(&mut server)).unwrap();
+    assert!(out.starts_with("HTTP/1.1 426 "), "{out}");
+    assert_eq!(server.transport(), Transport::Close);
+    assert_eq!(server.next_event(), None);
+}
+
+#[test]
+fn client_upgrade_with_frames_right_after_the_101_at_every_split() {
+    let config = HandshakeConfig::default();
+    let request = ClientRequest::new("example.com", "/chat?room=1").subprotocol("chat");
+    let mut client =
+        Connection::client_upgrade(Config::default(), &config, &request, fixed_entropy()).unwrap();
+    let sent = String::from_utf8(drain(&mut client)).unwrap();
+    assert!(sent.starts_with("GET /chat?room=1 HTTP/1.1\r\n"), "{sent}");
+    let key = sent
+        .lines()
+        .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+        .unwrap()
+        .to_string();
+    let accept = sansws::handshake::accept_key(key.as_bytes());
+    let mut server = Connection::server(Config::default());
+    server.send_text("hello").unwrap();
+    server.send_ping(b"p").unwrap();
+    let mut wire = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nServer: nginx\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\
+         Sec-WebSocket-Accept: {accept}\r\nSec-WebSocket-Protocol: chat\r\n\r\n"
+    )
+    .into_bytes();
+    wire.extend(drain(&mut server));
+    for cut in 0..=wire.len() {
+        let mut client =
+            Connection::client_upgrade(Config::default(), &config, &request, fixed_entropy())
+                .unwrap();
+        drain(&mut client);
+        let events = events_after(&mut client, &[&wire[..cut], &wire[cut..]]);
+        assert_eq!(
+            events,
+            vec![
+                Ok(Event::Open {
+                    subprotocol: Some("chat".into())
+                }),
+                Ok(Event::Text("hello".into())),
+                Ok(Event::Ping("p".into()))
+            ],
+            "cut {cut}"
+        );
+        assert_eq!(
+            frames(&drain(&mut client)),
+            vec![(0xA, true, b"p".to_vec())],
+            "pong is masked and sent"
+        );
+    }
+}
+
+#[test]
+fn client_sees_a_redirect_as_an_outcome() {
+    let config = HandshakeConfig::default();
+    let request = ClientRequest::new("example.com", "/");
+    let mut client =
+        Connection::client_upgrade(Config::default(), &config, &request, fixed_entropy()).unwrap();
+    client.receive(b"HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\r\n");
+    match client.next_event() {
+        Some(Ok(Event::Rejected(r))) => {
+            assert_eq!(r.status, 302);
+            assert!(r
+                .headers
+                .iter()
+                .any(|h| h.name.eq_ignore_ascii_case("location") && h.value == b"/elsewhere"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(client.transport(), Transport::Close);
+}
+
+#[test]
+fn client_refuses_a_wrong_accept_value() {
+    let config = HandshakeConfig::default();
+    let request = ClientRequest::new("example.com", "/");
+    let mut client =
+        Connection::client_upgrade(Config::default(), &config, &request, fixed_entropy()).unwrap();
+    drain(&mut client);
+    client.receive(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n\r\n");
+    assert!(matches!(
+        client.next_event(),
+        Some(Err(Error::Handshake(_)))
+    ));
+    assert_eq!(client.transport(), Transport::Close);
+    assert_eq!(
+        client.output_len(),
+        0,
+        "no close frame: the connection never opened"
+    );
+}
