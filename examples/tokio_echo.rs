@@ -1,0 +1,77 @@
+//! An async echo server over tokio's TcpStream. The state machine is not async: the task
+//! feeds it what the socket read, drains its events, writes its output, and sleeps until the
+//! connection's next deadline or the next read, whichever comes first.
+//!
+//!     cargo run --example tokio_echo -- 127.0.0.1:9002
+
+use std::time::Duration;
+
+use sansws::handshake::{Accept, HandshakeConfig};
+use sansws::{Config, Connection, Event, Transport};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::time::Instant;
+
+async fn serve(mut stream: TcpStream) -> std::io::Result<()> {
+    let origin = Instant::now();
+    let config = Config::default().keepalive(Some(Duration::from_secs(30)));
+    let mut conn = Connection::server_upgrade(config, examples_handshake());
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        while let Some(event) = conn.next_event() {
+            match event {
+                Ok(Event::UpgradeRequest) => {
+                    let _ = conn.accept(Accept::new());
+                }
+                Ok(Event::Text(text)) => {
+                    let _ = conn.send(sansws::MessageKind::Text, &text);
+                }
+                Ok(Event::Binary(data)) => {
+                    let _ = conn.send_binary(&data);
+                }
+                Ok(_) => {}
+                Err(e) => eprintln!("connection failed: {e}"),
+            }
+        }
+        // take_output hands the bytes over without copying; write_all may take several writes.
+        if conn.output_len() > 0 {
+            let out = conn.take_output();
+            stream.write_all(&out).await?;
+        }
+        if conn.transport() == Transport::Close {
+            return stream.shutdown().await;
+        }
+        let deadline = conn.poll_timeout(origin.elapsed()).map(|d| origin + d);
+        tokio::select! {
+            read = stream.read(&mut buf) => match read? {
+                0 => conn.receive_eof(),
+                n => { conn.receive(&buf[..n]); }
+            },
+            _ = tokio::time::sleep_until(deadline.unwrap_or(origin)), if deadline.is_some() => {
+                conn.handle_timeout(origin.elapsed());
+            }
+        }
+    }
+}
+
+fn examples_handshake() -> HandshakeConfig {
+    HandshakeConfig::default()
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> std::io::Result<()> {
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:9002".into());
+    let listener = TcpListener::bind(&addr).await?;
+    eprintln!("tokio_echo listening on ws://{addr}");
+    loop {
+        let (stream, peer) = listener.accept().await?;
+        stream.set_nodelay(true)?;
+        tokio::spawn(async move {
+            if let Err(e) = serve(stream).await {
+                eprintln!("{peer}: {e}");
+            }
+        });
+    }
+}
