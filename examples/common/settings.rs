@@ -3,6 +3,9 @@
 //! accepted with every parameter the suite tries.
 #![allow(dead_code)]
 
+use std::sync::Arc;
+
+use sansws::extensions::deflate::{DeflateConfig, PerMessageDeflate};
 use sansws::handshake::HandshakeConfig;
 use sansws::Config;
 
@@ -14,4 +17,5 @@ pub fn config() -> Config {
 
 pub fn handshake() -> HandshakeConfig {
     HandshakeConfig::default()
+        .with_extension(Arc::new(PerMessageDeflate::new(DeflateConfig::default())))
 }

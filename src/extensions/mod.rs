@@ -159,10 +159,4 @@ pub trait Extension: Send {
         out: &mut BytesMut,
         max_out: usize,
     ) -> Result<Decoded, ExtensionError>;
-
-    /// Bytes of heap this extension holds between messages right now (for memory accounting
-    /// and tests).
-    fn retained_bytes(&self) -> usize {
-        0
-    }
 }

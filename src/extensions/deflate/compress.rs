@@ -1,0 +1,142 @@
+//! The sending half: raw deflate on miniz_oxide, one frame at a time, inside the window the
+//! peer allows.
+//!
+//! **Window bits.** miniz_oxide 0.9 does not bound match distances below 15 bits (its
+//! `with_params` still emits 32 KiB distances; see docs/permessage-deflate.md), so the bound
+//! is built here, in a way that can be checked by reading it:
+//! - 15 bits: the full window, any strategy.
+//! - 12 to 14 bits: a full flush every 2^bits input bytes. A full flush empties the
+//!   compressor's dictionary, so no match can reach behind it; with flushes at most 2^bits
+//!   bytes apart, no match can reach further back than 2^bits. The flush costs a cleared hash
+//!   table (128 KiB) per 2^bits input bytes.
+//! - 8 to 11 bits: run-length matches only (distance 1), built from flags at level 2 or more
+//!   (miniz_oxide's level-1 fast path ignores the RLE flag). Clearing 128 KiB every 256 bytes
+//!   would cost more than the compression is worth.
+//!
+//! **No input survives a call.** Each call compresses what it is given and flushes (a sync
+//! flush at every frame end), so the compressor holds only its window (the dictionary of at
+//! most 32 KiB plus its fixed tables), never a reference to or a copy of pending input.
+
+use alloc::boxed::Box;
+use bytes::BytesMut;
+use miniz_oxide::deflate::core::{
+    compress, create_comp_flags_from_zip_params, CompressionStrategy, CompressorOxide, TDEFLFlush,
+    TDEFLStatus,
+};
+
+use crate::extensions::ExtensionError;
+use crate::CloseCode;
+
+/// The 4 bytes a sync flush ends with; RFC 7692 §7.2.1 removes them from each message.
+pub(crate) const SYNC_TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+
+const FAILED: ExtensionError = ExtensionError {
+    code: CloseCode::INTERNAL_ERROR,
+    reason: "compression failed",
+};
+
+/// A raw-deflate compressor bounded to a window of 2^bits bytes.
+pub(crate) struct Compressor {
+    inner: Box<CompressorOxide>,
+    /// Full-flush interval when the window is bounded by flushing (12–14 bits).
+    flush_every: Option<usize>,
+    /// Input bytes since the last full flush.
+    since_full_flush: usize,
+}
+
+impl Compressor {
+    pub fn new(level: u8, window_bits: u8) -> Self {
+        let level = i32::from(level.min(9));
+        let (flags, flush_every) = if window_bits >= 15 || level == 0 {
+            (
+                create_comp_flags_from_zip_params(level, -15, CompressionStrategy::Default as i32),
+                None,
+            )
+        } else if window_bits >= 12 {
+            (
+                create_comp_flags_from_zip_params(level, -15, CompressionStrategy::Default as i32),
+                Some(1usize << window_bits),
+            )
+        } else {
+            (
+                create_comp_flags_from_zip_params(
+                    level.max(2),
+                    -15,
+                    CompressionStrategy::RLE as i32,
+                ),
+                None,
+            )
+        };
+        Self {
+            inner: Box::new(CompressorOxide::new(flags)),
+            flush_every,
+            since_full_flush: 0,
+        }
+    }
+
+    /// Compresses `input` and appends the result to `out`, ending with a sync flush. At the
+    /// end of a message (`fin`) the trailing `00 00 ff ff` is removed.
+    pub fn compress_frame(
+        &mut self,
+        mut input: &[u8],
+        fin: bool,
+        out: &mut BytesMut,
+    ) -> Result<(), ExtensionError> {
+        let start = out.len();
+        let mut synced = false;
+        if let Some(every) = self.flush_every {
+            while self.since_full_flush + input.len() >= every {
+                let (head, rest) = input.split_at(every - self.since_full_flush);
+                run(&mut self.inner, head, TDEFLFlush::Full, out)?;
+                self.since_full_flush = 0;
+                input = rest;
+                // A full flush is also a sync flush: if it ended the frame, the stream is
+                // already synchronised.
+                synced = input.is_empty();
+                if synced {
+                    break;
+                }
+            }
+            self.since_full_flush += input.len();
+        }
+        if !synced {
+            run(&mut self.inner, input, TDEFLFlush::Sync, out)?;
+        }
+        if fin {
+            if !out[start..].ends_with(&SYNC_TAIL) {
+                return Err(FAILED);
+            }
+            out.truncate(out.len() - SYNC_TAIL.len());
+        }
+        Ok(())
+    }
+}
+
+/// Runs the compressor over all of `input` with `flush`, appending everything it outputs.
+/// Once the input is consumed, only empty no-flush calls follow (to drain output the
+/// compressor could not hand over yet): repeating the flush would write its marker twice.
+fn run(
+    c: &mut CompressorOxide,
+    mut input: &[u8],
+    flush: TDEFLFlush,
+    out: &mut BytesMut,
+) -> Result<(), ExtensionError> {
+    let mut flush_now = flush;
+    loop {
+        let start = out.len();
+        let step = (input.len() / 2 + 256).min(64 * 1024);
+        out.resize(start + step, 0);
+        let (status, used, written) = compress(c, input, &mut out[start..], flush_now);
+        out.truncate(start + written);
+        if matches!(status, TDEFLStatus::BadParam | TDEFLStatus::PutBufFailed) {
+            return Err(FAILED);
+        }
+        input = &input[used..];
+        if input.is_empty() {
+            flush_now = TDEFLFlush::None;
+            if written < step {
+                return Ok(());
+            }
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! What a permessage-deflate endpoint wants: levels, thresholds, windows, context takeover.
+
+/// permessage-deflate settings, for either side. Start from [`DeflateConfig::default`]
+/// (full 32 KiB windows, context takeover both ways, level 1, every message compressed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct DeflateConfig {
+    pub(crate) level: u8,
+    pub(crate) threshold: usize,
+    pub(crate) compress: bool,
+    pub(crate) server_no_context_takeover: bool,
+    pub(crate) client_no_context_takeover: bool,
+    pub(crate) server_max_window_bits: u8,
+    pub(crate) client_max_window_bits: u8,
+}
+
+impl Default for DeflateConfig {
+    fn default() -> Self {
+        Self {
+            level: 1,
+            threshold: 0,
+            compress: true,
+            server_no_context_takeover: false,
+            client_no_context_takeover: false,
+            server_max_window_bits: 15,
+            client_max_window_bits: 15,
+        }
+    }
+}
+
+impl DeflateConfig {
+    /// The default settings.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// miniz_oxide compression level, 1 (fastest) to 9 (smallest); 0 sends stored blocks.
+    pub fn level(mut self, level: u8) -> Self {
+        self.level = level.min(9);
+        self
+    }
+
+    /// Messages shorter than this many bytes are sent uncompressed (streamed messages, whose
+    /// size is unknown, are always compressed). Default 0: compress everything.
+    pub fn threshold(mut self, bytes: usize) -> Self {
+        self.threshold = bytes;
+        self
+    }
+
+    /// Compress outgoing messages at all (default on). Off still negotiates the extension
+    /// and decompresses what the peer sends.
+    pub fn compress_outgoing(mut self, on: bool) -> Self {
+        self.compress = on;
+        self
+    }
+
+    /// Server to client direction without context takeover: a client asks for it, a server
+    /// imposes it on itself. Each message is then compressed alone.
+    pub fn server_no_context_takeover(mut self, on: bool) -> Self {
+        self.server_no_context_takeover = on;
+        self
+    }
+
+    /// Client to server direction without context takeover: a client offers it, a server
+    /// requires it of the client.
+    pub fn client_no_context_takeover(mut self, on: bool) -> Self {
+        self.client_no_context_takeover = on;
+        self
+    }
+
+    /// The server's compression window, 2^bits bytes (8..=15): a client requests it, a
+    /// server uses at most this much (and at most what the client requests).
+    pub fn server_max_window_bits(mut self, bits: u8) -> Self {
+        self.server_max_window_bits = bits.clamp(8, 15);
+        self
+    }
+
+    /// The client's compression window, 2^bits bytes (8..=15): a client offers it, a server
+    /// asks the client for at most this much when the client offered the parameter.
+    pub fn client_max_window_bits(mut self, bits: u8) -> Self {
+        self.client_max_window_bits = bits.clamp(8, 15);
+        self
+    }
+}
