@@ -189,8 +189,10 @@ pub(crate) fn shrink_if_drained(buf: &mut BytesMut, allocated: &mut usize, keep:
             *buf = BytesMut::new();
             *allocated = 0;
         } else if buf.len() <= keep / 2 {
+            // Keep only what is still pending, and release even that allocation once it is
+            // drained: what stays behind never depends on where a large message ended.
             *buf = BytesMut::from(&buf[..]);
-            *allocated = buf.capacity();
+            *allocated = keep + 1;
         }
     }
 }

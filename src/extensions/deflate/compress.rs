@@ -20,8 +20,8 @@
 use alloc::boxed::Box;
 use bytes::BytesMut;
 use miniz_oxide::deflate::core::{
-    compress, create_comp_flags_from_zip_params, CompressionStrategy, CompressorOxide, TDEFLFlush,
-    TDEFLStatus,
+    compress_to_output, create_comp_flags_from_zip_params, CompressionStrategy, CompressorOxide,
+    TDEFLFlush, TDEFLStatus,
 };
 
 use crate::extensions::ExtensionError;
@@ -113,30 +113,51 @@ impl Compressor {
 }
 
 /// Runs the compressor over all of `input` with `flush`, appending everything it outputs.
-/// Once the input is consumed, only empty no-flush calls follow (to drain output the
-/// compressor could not hand over yet): repeating the flush would write its marker twice.
+///
+/// Output goes through miniz_oxide's callback interface, so the compressor never meets a
+/// short output buffer: it consumes the whole input and performs the flush exactly once in
+/// this one call. (With a fixed output slice, a flush can be left undone while output is
+/// pending, and repeating it to finish writes the empty-block marker twice.)
 fn run(
     c: &mut CompressorOxide,
-    mut input: &[u8],
+    input: &[u8],
     flush: TDEFLFlush,
     out: &mut BytesMut,
 ) -> Result<(), ExtensionError> {
-    let mut flush_now = flush;
-    loop {
-        let start = out.len();
-        let step = (input.len() / 2 + 256).min(64 * 1024);
-        out.resize(start + step, 0);
-        let (status, used, written) = compress(c, input, &mut out[start..], flush_now);
-        out.truncate(start + written);
-        if matches!(status, TDEFLStatus::BadParam | TDEFLStatus::PutBufFailed) {
-            return Err(FAILED);
-        }
-        input = &input[used..];
-        if input.is_empty() {
-            flush_now = TDEFLFlush::None;
-            if written < step {
-                return Ok(());
-            }
+    let (status, used) = compress_to_output(c, input, flush, |bytes| {
+        out.extend_from_slice(bytes);
+        true
+    });
+    if status != TDEFLStatus::Okay || used != input.len() {
+        return Err(FAILED);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec::Vec;
+
+    fn pseudo_random(n: usize) -> Vec<u8> {
+        let mut x = 42u64;
+        (0..n)
+            .map(|_| {
+                x ^= x >> 12;
+                x ^= x << 25;
+                x ^= x >> 27;
+                x.wrapping_mul(0x2545_F491_4F6C_DD1D) as u8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn incompressible_megabyte() {
+        for bits in [15u8, 13, 10] {
+            let mut c = Compressor::new(1, bits);
+            let mut out = BytesMut::new();
+            let r = c.compress_frame(&pseudo_random(1 << 20), true, &mut out);
+            assert_eq!(r, Ok(()), "bits {bits}: {:?}", c.inner.prev_return_status());
         }
     }
 }
