@@ -1,0 +1,135 @@
+//! Frame codec throughput: server-side decoding of client-masked frames (whole messages as
+//! events), client-side encoding with masking, unmasking alone and UTF-8 validation alone.
+//!
+//!     cargo bench --bench frames
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use sansws::frame::apply_mask;
+use sansws::message::Utf8Validator;
+use sansws::{Config, Connection, Event, MessageKind};
+use std::hint::black_box;
+
+fn masked_client() -> Connection {
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    Connection::client(
+        Config::default().max_frame_size(64 << 20).max_message_size(64 << 20),
+        Box::new(move |dest: &mut [u8]| {
+            for b in dest.iter_mut() {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                *b = x as u8;
+            }
+        }),
+    )
+}
+
+fn payload(kind: MessageKind, size: usize) -> Vec<u8> {
+    match kind {
+        MessageKind::Text => "sansws ünïcode text ".bytes().cycle().take(size).collect::<Vec<u8>>(),
+        MessageKind::Binary => (0..size).map(|i| (i * 31 % 251) as u8).collect(),
+    }
+}
+
+/// (label, kind, size, count): about 16 MiB of payload per iteration at most.
+const ROWS: &[(&str, MessageKind, usize, usize)] = &[
+    ("16B text", MessageKind::Text, 16, 100_000),
+    ("1KiB text", MessageKind::Text, 1024, 10_000),
+    ("1KiB binary", MessageKind::Binary, 1024, 10_000),
+    ("16KiB text", MessageKind::Text, 16 * 1024, 1_000),
+    ("64KiB binary", MessageKind::Binary, 64 * 1024, 200),
+    ("1MiB binary", MessageKind::Binary, 1 << 20, 16),
+];
+
+fn decode(c: &mut Criterion) {
+    let mut group = c.benchmark_group("decode_server");
+    group.sample_size(10);
+    for &(label, kind, size, count) in ROWS {
+        let data = payload(kind, size);
+        let mut client = masked_client();
+        for _ in 0..count {
+            client.send(kind, &data).unwrap();
+        }
+        let wire = client.take_output();
+        group.throughput(Throughput::Bytes((size * count) as u64));
+        group.bench_with_input(BenchmarkId::new("bytes", label), &wire, |b, wire| {
+            b.iter(|| {
+                let mut server = Connection::server(Config::default().max_frame_size(64 << 20).max_message_size(64 << 20));
+                server.receive(wire);
+                let mut total = 0usize;
+                while let Some(ev) = server.next_event() {
+                    match ev.unwrap() {
+                        Event::Text(p) | Event::Binary(p) => total += p.len(),
+                        _ => {}
+                    }
+                }
+                assert_eq!(total, size * count);
+                black_box(total)
+            })
+        });
+        group.throughput(Throughput::Elements(count as u64));
+        group.bench_with_input(BenchmarkId::new("messages", label), &wire, |b, wire| {
+            b.iter(|| {
+                let mut server = Connection::server(Config::default().max_frame_size(64 << 20).max_message_size(64 << 20));
+                server.receive(wire);
+                let mut n = 0usize;
+                while let Some(ev) = server.next_event() {
+                    black_box(&ev);
+                    n += 1;
+                }
+                assert_eq!(n, count);
+            })
+        });
+    }
+    group.finish();
+}
+
+fn encode(c: &mut Criterion) {
+    let mut group = c.benchmark_group("encode_client");
+    group.sample_size(10);
+    for &(label, kind, size, count) in ROWS {
+        let data = payload(kind, size);
+        group.throughput(Throughput::Bytes((size * count) as u64));
+        group.bench_function(label, |b| {
+            let mut client = masked_client();
+            b.iter(|| {
+                for _ in 0..count {
+                    client.send(kind, &data).unwrap();
+                }
+                let n = client.output_len();
+                black_box(client.pending_output());
+                client.advance_output(n);
+            })
+        });
+    }
+    group.finish();
+}
+
+fn unmask(c: &mut Criterion) {
+    let mut group = c.benchmark_group("unmask");
+    for size in [1024usize, 64 * 1024, 1 << 20] {
+        let mut buf = vec![0x5au8; size];
+        group.throughput(Throughput::Bytes(size as u64));
+        group.bench_function(BenchmarkId::from_parameter(size), |b| b.iter(|| apply_mask(black_box(&mut buf), [1, 2, 3, 4], 1)));
+    }
+    group.finish();
+}
+
+fn utf8(c: &mut Criterion) {
+    let mut group = c.benchmark_group("utf8");
+    for size in [1024usize, 64 * 1024] {
+        let text = payload(MessageKind::Text, size);
+        group.throughput(Throughput::Bytes(size as u64));
+        group.bench_function(BenchmarkId::from_parameter(size), |b| {
+            b.iter(|| {
+                let mut v = Utf8Validator::new();
+                v.feed(black_box(&text)).unwrap();
+                black_box(v.is_incomplete())
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, decode, encode, unmask, utf8);
+criterion_main!(benches);
