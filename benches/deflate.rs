@@ -6,7 +6,9 @@
 //!     cargo bench --bench deflate
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use miniz_oxide::deflate::core::{compress_to_output, create_comp_flags_from_zip_params, CompressorOxide, TDEFLFlush};
+use miniz_oxide::deflate::core::{
+    compress_to_output, create_comp_flags_from_zip_params, CompressorOxide, TDEFLFlush,
+};
 use sansws::extensions::deflate::{DeflateConfig, PerMessageDeflate};
 use sansws::extensions::{ExtensionNegotiator, ExtensionOffer};
 use sansws::{Config, Connection, Event};
@@ -16,7 +18,11 @@ fn json(size: usize, seed: usize) -> Vec<u8> {
     let mut s = String::new();
     let mut i = seed;
     while s.len() < size {
-        s.push_str(&format!("{{\"id\":{i},\"user\":\"user{}\",\"score\":{},\"tags\":[\"a\",\"b\"]}},", i % 97, i * 7 % 1000));
+        s.push_str(&format!(
+            "{{\"id\":{i},\"user\":\"user{}\",\"score\":{},\"tags\":[\"a\",\"b\"]}},",
+            i % 97,
+            i * 7 % 1000
+        ));
         i += 1;
     }
     s.truncate(size);
@@ -24,7 +30,9 @@ fn json(size: usize, seed: usize) -> Vec<u8> {
 }
 
 fn pair(no_context_takeover: bool) -> (Connection, Connection) {
-    let cfg = DeflateConfig::default().server_no_context_takeover(no_context_takeover).client_no_context_takeover(no_context_takeover);
+    let cfg = DeflateConfig::default()
+        .server_no_context_takeover(no_context_takeover)
+        .client_no_context_takeover(no_context_takeover);
     let client_neg = PerMessageDeflate::new(cfg);
     let offers = client_neg.offers();
     let refs: Vec<&ExtensionOffer> = offers.iter().collect();
@@ -59,7 +67,9 @@ fn compress(c: &mut Criterion) {
             });
         }
         group.bench_function(BenchmarkId::new("miniz_direct", size), |b| {
-            let mut c = Box::new(CompressorOxide::new(create_comp_flags_from_zip_params(1, -15, 0)));
+            let mut c = Box::new(CompressorOxide::new(create_comp_flags_from_zip_params(
+                1, -15, 0,
+            )));
             let mut out = Vec::with_capacity(size * 2);
             b.iter(|| {
                 for m in &msgs {

@@ -12,7 +12,9 @@ use std::hint::black_box;
 fn masked_client() -> Connection {
     let mut x = 0x9E37_79B9_7F4A_7C15u64;
     Connection::client(
-        Config::default().max_frame_size(64 << 20).max_message_size(64 << 20),
+        Config::default()
+            .max_frame_size(64 << 20)
+            .max_message_size(64 << 20),
         Box::new(move |dest: &mut [u8]| {
             for b in dest.iter_mut() {
                 x ^= x << 13;
@@ -26,7 +28,11 @@ fn masked_client() -> Connection {
 
 fn payload(kind: MessageKind, size: usize) -> Vec<u8> {
     match kind {
-        MessageKind::Text => "sansws ünïcode text ".bytes().cycle().take(size).collect::<Vec<u8>>(),
+        MessageKind::Text => "sansws ünïcode text "
+            .bytes()
+            .cycle()
+            .take(size)
+            .collect::<Vec<u8>>(),
         MessageKind::Binary => (0..size).map(|i| (i * 31 % 251) as u8).collect(),
     }
 }
@@ -54,7 +60,11 @@ fn decode(c: &mut Criterion) {
         group.throughput(Throughput::Bytes((size * count) as u64));
         group.bench_with_input(BenchmarkId::new("bytes", label), &wire, |b, wire| {
             b.iter(|| {
-                let mut server = Connection::server(Config::default().max_frame_size(64 << 20).max_message_size(64 << 20));
+                let mut server = Connection::server(
+                    Config::default()
+                        .max_frame_size(64 << 20)
+                        .max_message_size(64 << 20),
+                );
                 server.receive(wire);
                 let mut total = 0usize;
                 while let Some(ev) = server.next_event() {
@@ -70,7 +80,11 @@ fn decode(c: &mut Criterion) {
         group.throughput(Throughput::Elements(count as u64));
         group.bench_with_input(BenchmarkId::new("messages", label), &wire, |b, wire| {
             b.iter(|| {
-                let mut server = Connection::server(Config::default().max_frame_size(64 << 20).max_message_size(64 << 20));
+                let mut server = Connection::server(
+                    Config::default()
+                        .max_frame_size(64 << 20)
+                        .max_message_size(64 << 20),
+                );
                 server.receive(wire);
                 let mut n = 0usize;
                 while let Some(ev) = server.next_event() {
@@ -110,7 +124,9 @@ fn unmask(c: &mut Criterion) {
     for size in [1024usize, 64 * 1024, 1 << 20] {
         let mut buf = vec![0x5au8; size];
         group.throughput(Throughput::Bytes(size as u64));
-        group.bench_function(BenchmarkId::from_parameter(size), |b| b.iter(|| apply_mask(black_box(&mut buf), [1, 2, 3, 4], 1)));
+        group.bench_function(BenchmarkId::from_parameter(size), |b| {
+            b.iter(|| apply_mask(black_box(&mut buf), [1, 2, 3, 4], 1))
+        });
     }
     group.finish();
 }

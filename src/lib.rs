@@ -1,6 +1,64 @@
 //! sansws: a sans-IO WebSocket engine (RFC 6455) with permessage-deflate (RFC 7692).
+//!
+//! A [`Connection`] is a state machine: [`receive`](Connection::receive) gives it the bytes
+//! your transport read, [`next_event`](Connection::next_event) decodes them into [`Event`]s,
+//! the `send_*` methods queue frames, and [`pending_output`](Connection::pending_output) /
+//! [`advance_output`](Connection::advance_output) hand the queued bytes to your transport at
+//! its own pace. It never touches a socket, a thread, a clock or global state; time enters
+//! through [`poll_timeout`](Connection::poll_timeout) and
+//! [`handle_timeout`](Connection::handle_timeout) with your clock. The crate is `no_std` +
+//! `alloc` and forbids `unsafe`.
+//!
+//! A server accepting a connection and echoing a message, with in-memory byte buffers in
+//! place of sockets (a client connection plays the browser):
+//!
+//! ```
+//! use sansws::entropy::OsEntropy;
+//! use sansws::handshake::{Accept, ClientRequest, HandshakeConfig};
+//! use sansws::{Config, Connection, Event};
+//!
+//! // The server starts at the first byte of the HTTP upgrade request.
+//! let mut server = Connection::server_upgrade(Config::default(), HandshakeConfig::default());
+//! // The client's request is queued as its first output.
+//! let request = ClientRequest::new("example.com", "/chat");
+//! let mut client = Connection::client_upgrade(
+//!     Config::default(), &HandshakeConfig::default(), &request, Box::new(OsEntropy::new()),
+//! ).unwrap();
+//!
+//! // "Network": move everything one side wrote to the other side.
+//! fn pump(from: &mut Connection, to: &mut Connection) {
+//!     let bytes = from.take_output();
+//!     to.receive(&bytes);
+//! }
+//!
+//! pump(&mut client, &mut server);
+//! assert_eq!(server.next_event(), Some(Ok(Event::UpgradeRequest)));
+//! assert_eq!(server.upgrade_request().unwrap().target, "/chat");
+//! server.accept(Accept::new()).unwrap(); // queues "HTTP/1.1 101 Switching Protocols"
+//!
+//! pump(&mut server, &mut client);
+//! assert_eq!(client.next_event(), Some(Ok(Event::Open { subprotocol: None })));
+//! client.send_text("hello").unwrap();
+//!
+//! // The server echoes every text message.
+//! pump(&mut client, &mut server);
+//! while let Some(event) = server.next_event() {
+//!     match event.unwrap() {
+//!         Event::Text(text) => server.send_text(std::str::from_utf8(&text).unwrap()).unwrap(),
+//!         other => panic!("unexpected {other:?}"),
+//!     }
+//! }
+//! pump(&mut server, &mut client);
+//! assert_eq!(client.next_event(), Some(Ok(Event::Text("hello".into()))));
+//! ```
+//!
+//! Where to go next: [`Connection`] for the whole API, [`handshake`] for running the opening
+//! handshake separately (HTTP/1.1, or extended CONNECT over HTTP/2 and HTTP/3),
+//! [`extensions::deflate`] for permessage-deflate, and `docs/integration.md` in the
+//! repository for driving a connection from an event loop.
 #![no_std]
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 extern crate alloc;
 #[cfg(feature = "std")]

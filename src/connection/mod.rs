@@ -1,7 +1,7 @@
 //! Connection state: one implementation for both roles, closing, limits and errors.
 //!
 //! The [`Connection`] is driven from outside: [`receive`](Connection::receive) gives it bytes,
-//! [`next_event`](Connection::next_event) decodes them into [`Event`]s (answering pings and
+//! [`next_event`](Connection::next_event) decodes them into [`Event`](crate::Event)s (answering pings and
 //! closes as configured), the `send_*` methods queue frames, and
 //! [`pending_output`](Connection::pending_output) / [`advance_output`](Connection::advance_output)
 //! hand the queued bytes to the transport at whatever pace it accepts them. Time enters only
