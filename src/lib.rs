@@ -79,3 +79,8 @@ pub use connection::event::Event;
 pub use connection::state::{Role, State, Transport};
 pub use connection::Connection;
 pub use message::MessageKind;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
