@@ -1,0 +1,197 @@
+//! sansws against tungstenite and tokio-websockets on the same in-memory input.
+//!
+//! Decoding: the same client-masked frames, as a server, every message consumed whole.
+//! sansws gets the whole input in one `receive`; tungstenite reads it through `Read` from an
+//! in-memory cursor; tokio-websockets through `AsyncRead` from an in-memory slice on a
+//! current-thread runtime. Encoding: client side with masking into memory.
+//!
+//!     cargo bench --bench compare
+
+use std::hint::black_box;
+use std::io::{Cursor, Read, Write};
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use futures_util::{SinkExt, StreamExt};
+use sansws::{Config, Connection, Event, MessageKind};
+
+const ROWS: &[(&str, MessageKind, usize, usize)] = &[
+    ("16B text", MessageKind::Text, 16, 200_000),
+    ("1KiB text", MessageKind::Text, 1024, 20_000),
+    ("1KiB binary", MessageKind::Binary, 1024, 20_000),
+    ("16KiB text", MessageKind::Text, 16 * 1024, 2_000),
+    ("64KiB binary", MessageKind::Binary, 64 * 1024, 400),
+    ("1MiB binary", MessageKind::Binary, 1 << 20, 32),
+];
+
+fn payload(kind: MessageKind, size: usize) -> Vec<u8> {
+    match kind {
+        MessageKind::Text => "sansws text ünïcödé ".bytes().cycle().take(size).collect(),
+        MessageKind::Binary => (0..size).map(|i| (i * 31 % 251) as u8).collect(),
+    }
+}
+
+fn limits() -> Config {
+    Config::default().max_frame_size(64 << 20).max_message_size(64 << 20)
+}
+
+fn masked_wire(kind: MessageKind, data: &[u8], count: usize) -> Vec<u8> {
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    let mut client = Connection::client(
+        limits(),
+        Box::new(move |d: &mut [u8]| {
+            for b in d.iter_mut() {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                *b = (x >> 56) as u8;
+            }
+        }),
+    );
+    for _ in 0..count {
+        client.send(kind, data).unwrap();
+    }
+    client.take_output().to_vec()
+}
+
+/// An in-memory transport for tungstenite: reads from the input, discards writes.
+struct Memory {
+    input: Cursor<Vec<u8>>,
+    output: Vec<u8>,
+}
+
+impl Read for Memory {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.input.read(buf)
+    }
+}
+
+impl Write for Memory {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.output.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn sansws_decode(wire: &[u8]) -> usize {
+    let mut server = Connection::server(limits());
+    server.receive(wire);
+    let mut total = 0;
+    while let Some(ev) = server.next_event() {
+        match ev.unwrap() {
+            Event::Text(p) | Event::Binary(p) => total += black_box(p).len(),
+            _ => {}
+        }
+    }
+    total
+}
+
+fn tungstenite_decode(wire: &[u8]) -> usize {
+    use tungstenite::protocol::{Role, WebSocket, WebSocketConfig};
+    let config = WebSocketConfig::default().max_message_size(Some(64 << 20)).max_frame_size(Some(64 << 20));
+    let mem = Memory { input: Cursor::new(wire.to_vec()), output: Vec::new() };
+    let mut ws = WebSocket::from_raw_socket(mem, Role::Server, Some(config));
+    let mut total = 0;
+    while let Ok(msg) = ws.read() {
+        total += black_box(msg).len();
+    }
+    total
+}
+
+fn tokio_websockets_decode(rt: &tokio::runtime::Runtime, wire: &[u8]) -> usize {
+    rt.block_on(async {
+        let io = tokio::io::join(wire, tokio::io::sink());
+        let mut ws = tokio_websockets::ServerBuilder::new()
+            .limits(tokio_websockets::Limits::default().max_payload_len(Some(64 << 20)))
+            .serve(io);
+        let mut total = 0;
+        while let Some(Ok(msg)) = ws.next().await {
+            total += black_box(msg).as_payload().len();
+        }
+        total
+    })
+}
+
+fn decode(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let mut group = c.benchmark_group("compare_decode");
+    group.sample_size(10);
+    for &(label, kind, size, count) in ROWS {
+        let data = payload(kind, size);
+        let wire = masked_wire(kind, &data, count);
+        // Every library must see every message, once, outside the timed loop.
+        assert_eq!(sansws_decode(&wire), size * count);
+        assert_eq!(tungstenite_decode(&wire), size * count);
+        assert_eq!(tokio_websockets_decode(&rt, &wire), size * count);
+        group.throughput(Throughput::Bytes((size * count) as u64));
+        group.bench_with_input(BenchmarkId::new("sansws", label), &wire, |b, w| b.iter(|| sansws_decode(w)));
+        group.bench_with_input(BenchmarkId::new("tungstenite", label), &wire, |b, w| b.iter(|| tungstenite_decode(w)));
+        group.bench_with_input(BenchmarkId::new("tokio-websockets", label), &wire, |b, w| {
+            b.iter(|| tokio_websockets_decode(&rt, w))
+        });
+    }
+    group.finish();
+}
+
+fn encode(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let mut group = c.benchmark_group("compare_encode");
+    group.sample_size(10);
+    for &(label, kind, size, count) in ROWS {
+        let data = payload(kind, size);
+        let text = String::from_utf8(data.clone()).ok();
+        group.throughput(Throughput::Bytes((size * count) as u64));
+        group.bench_function(BenchmarkId::new("sansws", label), |b| {
+            let mut client = Connection::client_with_os_entropy(limits());
+            b.iter(|| {
+                for _ in 0..count {
+                    client.send(kind, &data).unwrap();
+                }
+                let out = client.take_output();
+                black_box(out.len())
+            })
+        });
+        group.bench_function(BenchmarkId::new("tungstenite", label), |b| {
+            use tungstenite::protocol::{Role, WebSocket};
+            use tungstenite::Message;
+            let mem = Memory { input: Cursor::new(Vec::new()), output: Vec::new() };
+            let mut ws = WebSocket::from_raw_socket(mem, Role::Client, None);
+            b.iter(|| {
+                for _ in 0..count {
+                    let m = match &text {
+                        Some(t) if kind == MessageKind::Text => Message::text(t.as_str()),
+                        _ => Message::binary(data.clone()),
+                    };
+                    ws.write(m).unwrap();
+                }
+                ws.flush().unwrap();
+                let out = std::mem::take(&mut ws.get_mut().output);
+                black_box(out.len())
+            })
+        });
+        group.bench_function(BenchmarkId::new("tokio-websockets", label), |b| {
+            b.iter(|| {
+                rt.block_on(async {
+                    let mut out = Vec::with_capacity(size * count + 16 * count);
+                    {
+                        let io = tokio::io::join(tokio::io::empty(), &mut out);
+                        let mut ws = tokio_websockets::ClientBuilder::new().take_over(io);
+                        for _ in 0..count {
+                            let m = match &text {
+                                Some(t) if kind == MessageKind::Text => tokio_websockets::Message::text(t.clone()),
+                                _ => tokio_websockets::Message::binary(data.clone()),
+                            };
+                            ws.feed(m).await.unwrap();
+                        }
+                        ws.flush().await.unwrap();
+                    }
+                    black_box(out.len())
+                })
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, decode, encode);
+criterion_main!(benches);
