@@ -31,7 +31,9 @@ fn payload(kind: MessageKind, size: usize) -> Vec<u8> {
 }
 
 fn limits() -> Config {
-    Config::default().max_frame_size(64 << 20).max_message_size(64 << 20)
+    Config::default()
+        .max_frame_size(64 << 20)
+        .max_message_size(64 << 20)
 }
 
 fn masked_wire(kind: MessageKind, data: &[u8], count: usize) -> Vec<u8> {
@@ -40,7 +42,9 @@ fn masked_wire(kind: MessageKind, data: &[u8], count: usize) -> Vec<u8> {
         limits(),
         Box::new(move |d: &mut [u8]| {
             for b in d.iter_mut() {
-                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 *b = (x >> 56) as u8;
             }
         }),
@@ -88,8 +92,13 @@ fn sansws_decode(wire: &[u8]) -> usize {
 
 fn tungstenite_decode(wire: &[u8]) -> usize {
     use tungstenite::protocol::{Role, WebSocket, WebSocketConfig};
-    let config = WebSocketConfig::default().max_message_size(Some(64 << 20)).max_frame_size(Some(64 << 20));
-    let mem = Memory { input: Cursor::new(wire.to_vec()), output: Vec::new() };
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(64 << 20))
+        .max_frame_size(Some(64 << 20));
+    let mem = Memory {
+        input: Cursor::new(wire.to_vec()),
+        output: Vec::new(),
+    };
     let mut ws = WebSocket::from_raw_socket(mem, Role::Server, Some(config));
     let mut total = 0;
     while let Ok(msg) = ws.read() {
@@ -113,7 +122,9 @@ fn tokio_websockets_decode(rt: &tokio::runtime::Runtime, wire: &[u8]) -> usize {
 }
 
 fn decode(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let mut group = c.benchmark_group("compare_decode");
     group.sample_size(10);
     for &(label, kind, size, count) in ROWS {
@@ -124,17 +135,25 @@ fn decode(c: &mut Criterion) {
         assert_eq!(tungstenite_decode(&wire), size * count);
         assert_eq!(tokio_websockets_decode(&rt, &wire), size * count);
         group.throughput(Throughput::Bytes((size * count) as u64));
-        group.bench_with_input(BenchmarkId::new("sansws", label), &wire, |b, w| b.iter(|| sansws_decode(w)));
-        group.bench_with_input(BenchmarkId::new("tungstenite", label), &wire, |b, w| b.iter(|| tungstenite_decode(w)));
-        group.bench_with_input(BenchmarkId::new("tokio-websockets", label), &wire, |b, w| {
-            b.iter(|| tokio_websockets_decode(&rt, w))
+        group.bench_with_input(BenchmarkId::new("sansws", label), &wire, |b, w| {
+            b.iter(|| sansws_decode(w))
         });
+        group.bench_with_input(BenchmarkId::new("tungstenite", label), &wire, |b, w| {
+            b.iter(|| tungstenite_decode(w))
+        });
+        group.bench_with_input(
+            BenchmarkId::new("tokio-websockets", label),
+            &wire,
+            |b, w| b.iter(|| tokio_websockets_decode(&rt, w)),
+        );
     }
     group.finish();
 }
 
 fn encode(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let mut group = c.benchmark_group("compare_encode");
     group.sample_size(10);
     for &(label, kind, size, count) in ROWS {
@@ -154,7 +173,10 @@ fn encode(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("tungstenite", label), |b| {
             use tungstenite::protocol::{Role, WebSocket};
             use tungstenite::Message;
-            let mem = Memory { input: Cursor::new(Vec::new()), output: Vec::new() };
+            let mem = Memory {
+                input: Cursor::new(Vec::new()),
+                output: Vec::new(),
+            };
             let mut ws = WebSocket::from_raw_socket(mem, Role::Client, None);
             b.iter(|| {
                 for _ in 0..count {
@@ -178,7 +200,9 @@ fn encode(c: &mut Criterion) {
                         let mut ws = tokio_websockets::ClientBuilder::new().take_over(io);
                         for _ in 0..count {
                             let m = match &text {
-                                Some(t) if kind == MessageKind::Text => tokio_websockets::Message::text(t.clone()),
+                                Some(t) if kind == MessageKind::Text => {
+                                    tokio_websockets::Message::text(t.clone())
+                                }
                                 _ => tokio_websockets::Message::binary(data.clone()),
                             };
                             ws.feed(m).await.unwrap();

@@ -23,7 +23,6 @@ pub enum ReceiveMode {
 /// The defaults are safe for a server facing the internet: 16 MiB frames, 64 MiB messages,
 /// automatic pong and close replies, a 5-second close handshake timeout and no keepalive.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Config {
     pub(crate) max_frame_size: usize,
     pub(crate) max_message_size: usize,
@@ -131,5 +130,24 @@ impl Config {
     /// See [`Config::receive_mode`].
     pub fn get_receive_mode(&self) -> ReceiveMode {
         self.receive_mode
+    }
+}
+
+/// Built through the public setters, so generated values keep their invariants, as a user's
+/// configuration would.
+#[cfg(feature = "arbitrary")]
+impl<'a> arbitrary::Arbitrary<'a> for Config {
+    fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
+        let ms = |v: Option<u32>| v.map(|ms| Duration::from_millis(u64::from(ms)));
+        Ok(Config::new()
+            .max_frame_size(u.int_in_range(0..=1 << 20)?)
+            .max_message_size(u.int_in_range(0..=4 << 20)?)
+            .receive_mode(u.arbitrary()?)
+            .auto_pong(u.arbitrary()?)
+            .auto_close(u.arbitrary()?)
+            .close_timeout(ms(u.arbitrary()?))
+            .keepalive(ms(u.arbitrary()?))
+            .stream_chunk_size(u.int_in_range(1..=1 << 16)?)
+            .buffer_keep(u.int_in_range(0..=1 << 17)?))
     }
 }

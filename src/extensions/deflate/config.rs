@@ -3,7 +3,6 @@
 /// permessage-deflate settings, for either side. Start from [`DeflateConfig::default`]
 /// (full 32 KiB windows, context takeover both ways, level 1, every message compressed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct DeflateConfig {
     pub(crate) level: u8,
     pub(crate) threshold: usize,
@@ -80,5 +79,21 @@ impl DeflateConfig {
     pub fn client_max_window_bits(mut self, bits: u8) -> Self {
         self.client_max_window_bits = bits.clamp(8, 15);
         self
+    }
+}
+
+/// Built through the public setters, so generated values keep their invariants (window bits
+/// 8..=15, level at most 9), as a user's configuration would.
+#[cfg(feature = "arbitrary")]
+impl<'a> arbitrary::Arbitrary<'a> for DeflateConfig {
+    fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
+        Ok(DeflateConfig::new()
+            .level(u.arbitrary()?)
+            .threshold(u.int_in_range(0..=4096)?)
+            .compress_outgoing(u.arbitrary()?)
+            .server_no_context_takeover(u.arbitrary()?)
+            .client_no_context_takeover(u.arbitrary()?)
+            .server_max_window_bits(u.arbitrary()?)
+            .client_max_window_bits(u.arbitrary()?))
     }
 }
