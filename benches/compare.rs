@@ -25,7 +25,17 @@ const ROWS: &[(&str, MessageKind, usize, usize)] = &[
 
 fn payload(kind: MessageKind, size: usize) -> Vec<u8> {
     match kind {
-        MessageKind::Text => "sansws text ünïcödé ".bytes().cycle().take(size).collect(),
+        MessageKind::Text => {
+            // Multi-byte characters, cut on a character boundary, padded to the exact size.
+            let mut t: String = "sansws text ünïcödé ".chars().cycle().take(size).collect();
+            while t.len() > size {
+                t.pop();
+            }
+            while t.len() < size {
+                t.push(' ');
+            }
+            t.into_bytes()
+        }
         MessageKind::Binary => (0..size).map(|i| (i * 31 % 251) as u8).collect(),
     }
 }
