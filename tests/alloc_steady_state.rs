@@ -71,14 +71,21 @@ fn receiving_small_messages_allocates_at_most_once_per_message() {
         let (allocs, n) = count(|| receive_all(&mut server, &wire[half..]));
         println!("receive {size} B {kind:?}: {allocs} allocations for {n} messages");
         assert!(n >= MESSAGES - 1);
-        assert!(allocs <= n, "{allocs} allocations for {n} messages of {size} bytes");
+        assert!(
+            allocs <= n,
+            "{allocs} allocations for {n} messages of {size} bytes"
+        );
     }
 }
 
 #[test]
 fn sending_allocates_nothing_per_message_once_the_buffer_has_grown() {
     for role_client in [false, true] {
-        let mut conn = if role_client { client_seeded(Config::default(), 9) } else { Connection::server(Config::default()) };
+        let mut conn = if role_client {
+            client_seeded(Config::default(), 9)
+        } else {
+            Connection::server(Config::default())
+        };
         let payload = [7u8; 100];
         let mut batch = || {
             for _ in 0..100 {
