@@ -1,8 +1,8 @@
 //! Payload masking (RFC 6455 §5.3): XOR with a 4-byte key, in place, many bytes per step.
 //!
-//! The loop works on 64-byte blocks against a key pattern of the same width, a shape the
-//! compiler turns into vector XORs on every target with SIMD registers (no `unsafe` needed);
-//! the tail is done 4 and then 1 byte at a time.
+//! Long buffers go through 64-byte blocks XORed with eight copies of the key as `u64` words, a
+//! shape the compiler turns into vector XORs on every target with SIMD registers (no `unsafe`
+//! needed); short ones and the tail go a `u64` word at a time, then byte by byte.
 
 const BLOCK: usize = 64;
 
@@ -15,19 +15,31 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
     if key == [0; 4] {
         return;
     }
-    let mut pattern = [0u8; BLOCK];
-    for (i, p) in pattern.iter_mut().enumerate() {
-        *p = key[i & 3];
-    }
+    // The key repeated over a word; in memory order, so the phase is the same at every
+    // multiple of 8 (and of 64) from the start of `buf`.
+    let word = u64::from_ne_bytes([
+        key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
+    ]);
     let mut blocks = buf.chunks_exact_mut(BLOCK);
     for block in &mut blocks {
-        for (b, k) in block.iter_mut().zip(pattern.iter()) {
-            *b ^= *k;
-        }
+        xor_words(block, word);
     }
-    // The remainder starts at a multiple of 64, so its key phase is the block's phase.
-    for (b, k) in blocks.into_remainder().iter_mut().zip(pattern.iter()) {
-        *b ^= *k;
+    let rest = blocks.into_remainder();
+    let words_end = rest.len() & !7;
+    let (words, tail) = rest.split_at_mut(words_end);
+    xor_words(words, word);
+    for (i, b) in tail.iter_mut().enumerate() {
+        *b ^= key[i & 3];
+    }
+}
+
+/// XORs every whole 8-byte word of `buf` with `word`.
+#[inline(always)]
+fn xor_words(buf: &mut [u8], word: u64) {
+    for chunk in buf.chunks_exact_mut(8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        chunk.copy_from_slice(&(u64::from_ne_bytes(w) ^ word).to_ne_bytes());
     }
 }
 
