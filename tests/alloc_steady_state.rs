@@ -1,6 +1,9 @@
 //! Allocations in steady state, counted by a global allocator: receiving small messages
 //! allocates at most once per message (zero when the payload is a view of the input buffer),
-//! and sending allocates nothing per message once the output buffer has grown.
+//! whatever the read size; a stream of large messages reuses the input buffer instead of
+//! growing a new one per message; sending allocates nothing per message once the output
+//! buffer has grown; and a frame header alone never causes an allocation sized by the length
+//! it announces.
 
 mod common;
 
@@ -8,7 +11,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use common::client_seeded;
-use sansws::{Config, Connection, Event, MessageKind};
+use sansws::{Config, Connection, Event, MessageKind, ReceiveMode};
 
 struct Counting;
 
@@ -16,23 +19,26 @@ thread_local! {
     // Per thread, so tests running in parallel do not count each other's allocations. A
     // const-initialised Cell needs no allocation and no destructor, so the allocator may use it.
     static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+    // The largest single allocation (or reallocation target) since it was last reset.
+    static LARGEST: Cell<usize> = const { Cell::new(0) };
 }
 
-fn counted() {
+fn counted(size: usize) {
     let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+    let _ = LARGEST.try_with(|c| c.set(c.get().max(size)));
 }
 
 // SAFETY: forwards to the system allocator and only counts.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        counted();
+        counted(layout.size());
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        counted();
+        counted(new_size);
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -48,10 +54,10 @@ fn count<R>(f: impl FnOnce() -> R) -> (usize, R) {
     (ALLOCATIONS.with(Cell::get) - before, r)
 }
 
-/// Receives `wire` in 4 KiB reads, dropping each event; returns the messages seen.
-fn receive_all(server: &mut Connection, wire: &[u8]) -> usize {
+/// Receives `wire` in reads of `read` bytes, dropping each event; returns the messages seen.
+fn receive_all(server: &mut Connection, wire: &[u8], read: usize) -> usize {
     let mut n = 0;
-    for chunk in wire.chunks(4096) {
+    for chunk in wire.chunks(read) {
         server.receive(chunk);
         while let Some(ev) = server.next_event() {
             match ev.unwrap() {
@@ -64,25 +70,87 @@ fn receive_all(server: &mut Connection, wire: &[u8]) -> usize {
 }
 
 #[test]
-fn receiving_small_messages_allocates_at_most_once_per_message() {
-    for (kind, size) in [(MessageKind::Text, 16usize), (MessageKind::Binary, 1024)] {
-        let payload = vec![b'a'; size];
-        let mut client = client_seeded(Config::default(), 5);
-        for _ in 0..2 * MESSAGES {
-            client.send(kind, &payload).unwrap();
+fn receiving_small_messages_allocates_nothing_per_message() {
+    // Reads up to half of `buffer_keep` (64 KiB by default), and 64 KiB reads with a 128 KiB
+    // `buffer_keep`: the input buffer settles at a size it reuses; payloads are views of it.
+    let cases = [
+        (4096usize, 64 << 10),
+        (16 << 10, 64 << 10),
+        (32 << 10, 64 << 10),
+        (64 << 10, 128 << 10),
+    ];
+    for (read, keep) in cases {
+        for (kind, size) in [(MessageKind::Text, 16usize), (MessageKind::Binary, 1024)] {
+            let payload = vec![b'a'; size];
+            let mut client = client_seeded(Config::default(), 5);
+            for _ in 0..2 * MESSAGES {
+                client.send(kind, &payload).unwrap();
+            }
+            let wire = client.take_output();
+            let half = wire.len() / 2;
+            let mut server = Connection::server(Config::default().buffer_keep(keep));
+            // Warm up on the first half, count the second.
+            receive_all(&mut server, &wire[..half], read);
+            let (allocs, n) = count(|| receive_all(&mut server, &wire[half..], read));
+            println!(
+                "receive {size} B {kind:?} in {read} B reads (keep {keep}): \
+                 {allocs} allocations for {n} messages"
+            );
+            assert!(n >= MESSAGES - 1);
+            assert_eq!(allocs, 0, "{size} B {kind:?} in {read} B reads");
         }
-        let wire = client.take_output();
-        let half = wire.len() / 2;
-        let mut server = Connection::server(Config::default());
-        // Warm up on the first half, count the second.
-        receive_all(&mut server, &wire[..half]);
-        let (allocs, n) = count(|| receive_all(&mut server, &wire[half..]));
-        println!("receive {size} B {kind:?}: {allocs} allocations for {n} messages");
-        assert!(n >= MESSAGES - 1);
-        assert!(
-            allocs <= n,
-            "{allocs} allocations for {n} messages of {size} bytes"
-        );
+    }
+}
+
+#[test]
+fn a_stream_of_large_messages_reuses_the_input_buffer() {
+    // 1 MiB binary messages in 64 KiB reads: once the buffer has grown for the first one, the
+    // next ones arrive in the same allocation (the payloads are dropped before the next read).
+    let config = Config::default()
+        .max_frame_size(4 << 20)
+        .max_message_size(4 << 20);
+    let payload = vec![0x5a_u8; 1 << 20];
+    let mut client = client_seeded(config.clone(), 11);
+    for _ in 0..40 {
+        client.send_binary(&payload).unwrap();
+    }
+    let wire = client.take_output();
+    let mut server = Connection::server(config);
+    // Warm up to the middle of a frame (a read ending exactly at a frame's end would leave
+    // the buffer empty, and an empty buffer is released by design).
+    let warm = wire.len() / 4 + 1000;
+    let warm_n = receive_all(&mut server, &wire[..warm], 64 * 1024);
+    let (allocs, n) = count(|| receive_all(&mut server, &wire[warm..], 64 * 1024));
+    println!("receive 1 MiB messages in 64 KiB reads: {allocs} allocations for {n} messages");
+    assert_eq!(warm_n + n, 40);
+    assert!(
+        allocs <= 2,
+        "{allocs} allocations for {n} large messages: the buffer was not reused"
+    );
+}
+
+#[test]
+fn a_frame_header_alone_allocates_nothing_sized_by_its_length() {
+    // A masked binary frame announcing 16 MiB (the default max_frame_size), of which only 100
+    // bytes arrive: nothing may be allocated for the announced length.
+    let mut frame = vec![0x82, 0xFF, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4];
+    frame[2..10].copy_from_slice(&(16u64 << 20).to_be_bytes());
+    frame.extend_from_slice(&[0u8; 100]);
+    for mode in [ReceiveMode::Message, ReceiveMode::Stream] {
+        let mut server = Connection::server(Config::default().receive_mode(mode));
+        LARGEST.with(|c| c.set(0));
+        for b in frame.chunks(7) {
+            server.receive(b);
+            while let Some(ev) = server.next_event() {
+                assert!(
+                    matches!(ev, Ok(Event::MessageStart { .. } | Event::MessageChunk(_))),
+                    "{ev:?}"
+                );
+            }
+        }
+        let largest = LARGEST.with(Cell::get);
+        println!("{mode:?}: largest allocation {largest} bytes after a 16 MiB header");
+        assert!(largest < 4096, "{mode:?}: allocated {largest} bytes");
     }
 }
 

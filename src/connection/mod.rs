@@ -124,6 +124,7 @@ impl Connection {
     /// The closing state.
     pub fn state(&self) -> State {
         if self.failed
+            || self.timers.close_expired
             || (self.close_sent && self.close_received)
             || matches!(self.phase, Phase::Refused)
         {
@@ -177,22 +178,44 @@ impl Connection {
 
     /// Whether frames are still read.
     fn reading(&self) -> bool {
-        !self.failed && !self.close_received && !self.eof
+        !self.failed && !self.close_received && !self.eof && !self.timers.close_expired
     }
 }
 
-/// The growth bound of a reusable buffer: once drained, a buffer whose allocation grew past
-/// `keep` is released, so an idle connection never holds memory sized by its largest message.
-pub(crate) fn shrink_if_drained(buf: &mut BytesMut, allocated: &mut usize, keep: usize) {
-    if *allocated > keep {
-        if buf.is_empty() {
-            *buf = BytesMut::new();
-            *allocated = 0;
-        } else if buf.len() <= keep / 2 {
-            // Keep only what is still pending, and release even that allocation once it is
-            // drained: what stays behind never depends on where a large message ended.
-            *buf = BytesMut::from(&buf[..]);
-            *allocated = keep + 1;
-        }
+/// Gives back memory a buffer no longer needs, so that what a connection holds between events
+/// never depends on the size of an earlier message. Called at rest points (every decodable
+/// event handed out, output taken), never per byte. Once its allocation grew past `keep`:
+///
+/// - an emptied buffer is released;
+/// - a buffer that needs at most `keep / 2` bytes moves them into a fresh allocation of just
+///   their size, so what it holds is then the same whatever came before;
+/// - a buffer whose allocation exceeds `factor` times what it needs (`need`, at least its
+///   length, at least `keep`) moves its bytes into a fresh allocation of just their size.
+///
+/// Each move copies less than half of `keep`, or less than `1/factor` of the allocation it
+/// gives up, so the extra copying stays a fraction of the bytes that made the buffer grow.
+/// `allocated` is the largest capacity seen since the buffer was last replaced.
+pub(crate) fn settle_buffer(
+    buf: &mut BytesMut,
+    allocated: &mut usize,
+    keep: usize,
+    need: usize,
+    factor: usize,
+) {
+    *allocated = (*allocated).max(buf.capacity());
+    if *allocated <= keep {
+        return;
+    }
+    if buf.is_empty() {
+        *buf = BytesMut::new();
+        *allocated = 0;
+        return;
+    }
+    let need = need.max(buf.len());
+    if need <= keep / 2 || *allocated > need.max(keep).saturating_mul(factor) {
+        let mut fresh = BytesMut::with_capacity(buf.len());
+        fresh.extend_from_slice(buf);
+        *allocated = fresh.capacity();
+        *buf = fresh;
     }
 }

@@ -7,7 +7,7 @@ use super::config::{Config, ReceiveMode};
 use super::error::Error;
 use super::event::Event;
 use super::state::Role;
-use super::{shrink_if_drained, Connection};
+use super::{settle_buffer, Connection};
 use crate::extensions::ExtensionError;
 use crate::frame::{
     apply_mask, decode_header, FrameHeader, HeaderDecodeError, OpCode, MAX_CONTROL_PAYLOAD,
@@ -89,8 +89,37 @@ impl Receiver {
         self.buf = buf;
     }
 
-    fn after_frame(&mut self, keep: usize) {
-        shrink_if_drained(&mut self.buf, &mut self.buf_allocated, keep);
+    /// Makes room for `more` bytes: first in the allocation the buffer already owns (moving
+    /// only the bytes it holds), otherwise in a new one that at most doubles what is held, or
+    /// just fits. While a frame arrives whole, growth stops at the frame's end: the frame's
+    /// announced length caps the doubling, it never causes an allocation by itself.
+    fn make_room(&mut self, more: usize) {
+        let held = self.buf.len();
+        if self.buf.capacity() - held >= more || self.buf.try_reclaim(more) {
+            return;
+        }
+        let needed = held.saturating_add(more);
+        let mut target = needed.max(self.buf.capacity().saturating_mul(2));
+        if let FrameState::Held { len, .. } = self.frame {
+            target = target.min(needed.max(len));
+        }
+        let mut fresh = BytesMut::with_capacity(target);
+        fresh.extend_from_slice(&self.buf);
+        self.buf = fresh;
+        self.buf_allocated = self.buf_allocated.max(self.buf.capacity());
+    }
+
+    /// Called when every event the input allows has been decoded: gives back input memory
+    /// that grew past `keep` (see [`settle_buffer`]). A frame larger than `keep` that is
+    /// arriving whole counts with its announced length, so the allocation that carried a
+    /// large frame carries the next one instead of being released and grown again; it is
+    /// never grown from that length, only kept.
+    fn settle(&mut self, keep: usize) {
+        let need = match self.frame {
+            FrameState::Held { len, .. } if len > keep => len.saturating_add(keep),
+            _ => self.buf.len(),
+        };
+        settle_buffer(&mut self.buf, &mut self.buf_allocated, keep, need, 2);
     }
 }
 
@@ -103,12 +132,8 @@ impl Connection {
         if !self.reading() {
             return 0;
         }
-        let rx = &mut self.rx;
-        if rx.buf.capacity() - rx.buf.len() < data.len() {
-            rx.buf.reserve(data.len());
-            rx.buf_allocated = rx.buf_allocated.max(rx.buf.capacity());
-        }
-        rx.buf.extend_from_slice(data);
+        self.rx.make_room(data.len());
+        self.rx.buf.extend_from_slice(data);
         if !data.is_empty() {
             self.timers.activity = true;
         }
@@ -138,6 +163,7 @@ impl Connection {
         match self.poll_frames() {
             Ok(Some(event)) => Some(Ok(event)),
             Ok(None) => {
+                self.rx.settle(self.config.buffer_keep);
                 if self.eof && !self.failed && !(self.close_sent && self.close_received) {
                     self.fail(Error::UnexpectedEof);
                     return self.pending_error.take().map(Err);
@@ -187,6 +213,12 @@ impl Connection {
                         && start.is_some()
                         && header.fin
                         && !self.rx.assembler.current().is_some_and(|c| c.transformed);
+                    if hold && self.rx.buf.capacity() < len {
+                        // Make room for the frame in the allocation we already own, if it
+                        // is big enough, while only a few of its bytes have to move (never
+                        // allocates: the announced length is not yet backed by bytes).
+                        let _ = self.rx.buf.try_reclaim(len - self.rx.buf.len());
+                    }
                     self.rx.frame = if hold {
                         FrameState::Held {
                             header,
@@ -213,7 +245,6 @@ impl Connection {
                         apply_mask(&mut payload, key, 0);
                     }
                     self.rx.frame = FrameState::Header;
-                    self.rx.after_frame(self.config.buffer_keep);
                     return self.on_control(header.opcode, payload.freeze()).map(Some);
                 }
                 FrameState::Held {
@@ -239,7 +270,6 @@ impl Connection {
                     }
                     let payload = self.rx.buf.split_to(len).freeze();
                     self.rx.frame = FrameState::Header;
-                    self.rx.after_frame(self.config.buffer_keep);
                     let kind = self.rx.assembler.finish()?;
                     return Ok(Some(message_event(kind, payload)));
                 }
@@ -256,7 +286,6 @@ impl Connection {
                     let fin = header.fin && frame_done;
                     if frame_done {
                         self.rx.frame = FrameState::Header;
-                        self.rx.after_frame(self.config.buffer_keep);
                     } else {
                         self.rx.frame = FrameState::Passing {
                             header,

@@ -6,7 +6,7 @@ use bytes::{Buf, Bytes, BytesMut};
 
 use super::error::SendError;
 use super::state::Role;
-use super::{shrink_if_drained, Connection};
+use super::{settle_buffer, Connection};
 use crate::entropy::Entropy;
 use crate::frame::{
     apply_mask, encode_header, FrameHeader, OpCode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN,
@@ -106,8 +106,14 @@ impl Sender {
         self.write_frame(role, fin, rsv, opcode, &payload);
         self.scratch = payload;
         self.scratch.clear();
-        self.scratch_allocated = self.scratch_allocated.max(self.scratch.capacity());
-        shrink_if_drained(&mut self.scratch, &mut self.scratch_allocated, keep);
+        settle_buffer(&mut self.scratch, &mut self.scratch_allocated, keep, 0, 2);
+    }
+
+    /// After output was taken: gives back memory that grew past `keep`. Pending output needs
+    /// no more than four times its size (a looser factor than for input, so a large message
+    /// drained by many partial writes is moved at most a third of its size again).
+    fn settle(&mut self, keep: usize) {
+        settle_buffer(&mut self.out, &mut self.out_allocated, keep, 0, 4);
     }
 
     /// Queues bytes as they are (the handshake's HTTP messages).
@@ -147,7 +153,7 @@ impl Connection {
 
     /// Queues a whole text message.
     pub fn send_text(&mut self, text: &str) -> Result<(), SendError> {
-        self.send(MessageKind::Text, text.as_bytes())
+        self.send_checked(MessageKind::Text, text.as_bytes())
     }
 
     /// Queues a whole binary message.
@@ -156,8 +162,17 @@ impl Connection {
     }
 
     /// Queues a whole message of `kind` in one frame. For [`MessageKind::Text`], `data` must be
-    /// UTF-8; [`send_text`](Self::send_text) guarantees it by type.
+    /// UTF-8 ([`SendError::InvalidUtf8`] otherwise, and nothing is queued);
+    /// [`send_text`](Self::send_text) guarantees it by type and skips the check.
     pub fn send(&mut self, kind: MessageKind, data: &[u8]) -> Result<(), SendError> {
+        if kind == MessageKind::Text && simdutf8::basic::from_utf8(data).is_err() {
+            return Err(SendError::InvalidUtf8);
+        }
+        self.send_checked(kind, data)
+    }
+
+    /// [`send`](Self::send) for data already known to fit `kind`.
+    fn send_checked(&mut self, kind: MessageKind, data: &[u8]) -> Result<(), SendError> {
         self.check_can_send()?;
         if self.tx.outgoing.is_some() {
             return Err(SendError::MessageInProgress);
@@ -229,23 +244,25 @@ impl Connection {
             .outgoing
             .as_mut()
             .ok_or(SendError::NoMessageInProgress)?;
+        let mut utf8 = out.utf8;
         if out.kind == MessageKind::Text {
-            let mut utf8 = out.utf8;
             utf8.feed(data).map_err(|_| SendError::InvalidUtf8)?;
             if fin {
                 utf8.finish().map_err(|_| SendError::InvalidUtf8)?;
             }
-            out.utf8 = utf8;
         }
         let (opcode, rsv) = if out.first {
             (out.kind.opcode(), out.rsv)
         } else {
             (OpCode::Continuation, 0)
         };
-        out.first = false;
         self.write_data(opcode, rsv, data, fin)?;
+        // Only a fragment that was written moves the message on.
         if fin {
             self.tx.outgoing = None;
+        } else if let Some(out) = self.tx.outgoing.as_mut() {
+            out.first = false;
+            out.utf8 = utf8;
         }
         Ok(())
     }
@@ -304,22 +321,14 @@ impl Connection {
         if self.tx.out.is_empty() {
             self.tx.out.clear();
         }
-        shrink_if_drained(
-            &mut self.tx.out,
-            &mut self.tx.out_allocated,
-            self.config.buffer_keep,
-        );
+        self.tx.settle(self.config.buffer_keep);
     }
 
     /// Takes all pending output at once, without copying (for transports that own their
     /// write buffers, such as async writers).
     pub fn take_output(&mut self) -> Bytes {
         let out = self.tx.out.split().freeze();
-        shrink_if_drained(
-            &mut self.tx.out,
-            &mut self.tx.out_allocated,
-            self.config.buffer_keep,
-        );
+        self.tx.settle(self.config.buffer_keep);
         out
     }
 }

@@ -44,7 +44,7 @@ impl Connection {
             self.timers.close_deadline = None;
         }
         match self.config.keepalive {
-            Some(interval) if self.state() == State::Open => {
+            Some(interval) if self.state() == State::Open && !self.handshaking() => {
                 if self.timers.activity || self.timers.keepalive_deadline.is_none() {
                     self.timers.activity = false;
                     self.timers.ping_outstanding = false;
@@ -60,16 +60,16 @@ impl Connection {
     }
 
     /// Fires the timers due at `now`: a close timeout makes [`transport`](Self::transport)
-    /// say [`Transport::Close`]; a keepalive sends a ping, or, if the previous ping met only
+    /// say [`Transport::Close`] and stops reading (input that arrived before it is still
+    /// decoded by [`next_event`](Self::next_event)); a keepalive (which runs only once the
+    /// connection is open, never during the opening handshake) sends a ping, or, if the previous ping met only
     /// silence, fails the connection with [`Error::KeepaliveTimeout`].
     pub fn handle_timeout(&mut self, now: Duration) {
         if self.timers.close_deadline.is_some_and(|d| d <= now) {
             self.timers.close_deadline = None;
+            // Stop reading, but keep what already arrived: `next_event` still decodes it
+            // (nothing the peer sent correctly is lost), and `state` says `Closed`.
             self.timers.close_expired = true;
-            if self.state() != State::Closed {
-                self.failed = true;
-                self.rx.shut(&self.config);
-            }
         }
         if let (Some(deadline), Some(interval)) =
             (self.timers.keepalive_deadline, self.config.keepalive)

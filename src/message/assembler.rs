@@ -117,7 +117,7 @@ impl Assembler {
     /// Takes the gathered message and lets the buffer shrink if it grew past `keep`.
     pub fn take_gathered(&mut self, keep: usize) -> Bytes {
         let message = self.buf.split().freeze();
-        crate::connection::shrink_if_drained(&mut self.buf, &mut self.buf_allocated, keep);
+        crate::connection::settle_buffer(&mut self.buf, &mut self.buf_allocated, keep, 0, 2);
         message
     }
 
