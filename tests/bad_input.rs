@@ -4,7 +4,7 @@
 mod common;
 
 use common::{client_with_key, close_code_in, drain, feed_chunked, frame, frames};
-use sansws::{Config, Connection, Error, Event, State, Transport};
+use sansws::{Config, Connection, Error, Event, MessageKind, SendError, State, Transport};
 
 /// Feeds `wire` to a fresh server (whole and byte by byte) and checks the failure.
 fn expect_failure(wire: &[u8], config: Config, expected: Error, code: u16) -> Vec<Event> {
@@ -219,4 +219,87 @@ fn close_once_even_if_more_violations_follow() {
     assert_eq!(events, vec![Err(Error::InvalidUtf8)]);
     let out = drain(&mut server);
     assert_eq!(frames(&out).len(), 1);
+}
+
+#[test]
+fn sending_text_that_is_not_utf8_is_refused_and_queues_nothing() {
+    let mut server = Connection::server(Config::default());
+    assert_eq!(
+        server.send(MessageKind::Text, b"ok \xff"),
+        Err(SendError::InvalidUtf8)
+    );
+    assert_eq!(server.output_len(), 0);
+    assert_eq!(server.send(MessageKind::Binary, b"ok \xff"), Ok(()));
+    server.begin_message(MessageKind::Text).unwrap();
+    assert_eq!(server.send_chunk(b"\xe2\x82"), Ok(()), "split code point");
+    assert_eq!(server.send_chunk(b"x"), Err(SendError::InvalidUtf8));
+    assert_eq!(
+        server.end_message(b"\xac"),
+        Ok(()),
+        "the valid end still goes"
+    );
+}
+
+/// An extension that sets RSV1, copies payloads through, and refuses to encode "fail".
+struct Refusing;
+
+impl sansws::extensions::Extension for Refusing {
+    fn name(&self) -> &str {
+        "x-refusing"
+    }
+    fn rsv_bits(&self) -> u8 {
+        0x40
+    }
+    fn encode_start(&mut self, _: MessageKind, _: Option<usize>) -> u8 {
+        0x40
+    }
+    fn encode(
+        &mut self,
+        payload: &[u8],
+        _fin: bool,
+        out: &mut sansws::bytes::BytesMut,
+    ) -> Result<(), sansws::extensions::ExtensionError> {
+        if payload == b"fail" {
+            return Err(sansws::extensions::ExtensionError {
+                code: sansws::CloseCode::INTERNAL_ERROR,
+                reason: "refused",
+            });
+        }
+        out.extend_from_slice(payload);
+        Ok(())
+    }
+    fn decode_start(&mut self, _: u8) -> Result<bool, sansws::extensions::ExtensionError> {
+        Ok(true)
+    }
+    fn decode(
+        &mut self,
+        input: &[u8],
+        _fin: bool,
+        out: &mut sansws::bytes::BytesMut,
+        _max_out: usize,
+    ) -> Result<sansws::extensions::Decoded, sansws::extensions::ExtensionError> {
+        out.extend_from_slice(input);
+        Ok(sansws::extensions::Decoded {
+            consumed: input.len(),
+            done: true,
+        })
+    }
+}
+
+#[test]
+fn a_fragment_that_fails_to_encode_does_not_advance_the_streamed_message() {
+    let mut server = Connection::server(Config::default());
+    server.set_extension(Box::new(Refusing));
+    server.begin_message(MessageKind::Binary).unwrap();
+    assert!(matches!(
+        server.send_chunk(b"fail"),
+        Err(SendError::Extension(_))
+    ));
+    assert_eq!(server.output_len(), 0, "nothing was written");
+    // The next fragment is still the message's first: binary opcode with RSV1, not a
+    // continuation frame orphaned from a start that never went out.
+    server.end_message(b"ok").unwrap();
+    let wire = drain(&mut server);
+    assert_eq!(wire[0], 0xC2, "FIN, RSV1, binary");
+    assert_eq!(frames(&wire), vec![(0x2, true, b"ok".to_vec())]);
 }

@@ -243,3 +243,65 @@ fn partial_writes_and_backpressure() {
     assert_eq!(&server.take_output()[2..], b"again");
     assert_eq!(server.output_len(), 0);
 }
+
+#[test]
+fn input_that_arrived_before_a_close_timeout_is_still_decoded() {
+    let (mut client, mut server) = pair(Config::default());
+    server.close(CloseCode::NORMAL, "").unwrap();
+    let deadline = server
+        .poll_timeout(Duration::ZERO)
+        .expect("close timer armed");
+    // The peer's message arrives, but the caller fires the timer before decoding it.
+    client.send_text("late but whole").unwrap();
+    let wire = drain(&mut client);
+    assert_eq!(server.receive(&wire), wire.len());
+    server.handle_timeout(deadline);
+    assert_eq!(server.state(), State::Closed);
+    assert_eq!(server.transport(), Transport::Close);
+    assert_eq!(
+        server.next_event(),
+        Some(Ok(Event::Text("late but whole".into()))),
+        "nothing the peer sent correctly is lost"
+    );
+    assert_eq!(server.next_event(), None);
+    assert_eq!(
+        server.receive(b"\x81"),
+        0,
+        "no more input after the timeout"
+    );
+}
+
+#[test]
+fn keepalive_does_not_run_during_the_opening_handshake() {
+    use sansws::entropy::OsEntropy;
+    use sansws::handshake::{ClientRequest, HandshakeConfig};
+    let interval = Duration::from_secs(1);
+    let config = Config::default().keepalive(Some(interval));
+    let mut server = Connection::server_upgrade(config.clone(), HandshakeConfig::default());
+    server.receive(b"GET / HTTP/1.1\r\nHost: x\r\n");
+    assert_eq!(server.next_event(), None);
+    assert_eq!(
+        server.poll_timeout(Duration::ZERO),
+        None,
+        "no keepalive yet"
+    );
+    server.handle_timeout(interval * 5);
+    assert_eq!(server.output_len(), 0, "no ping ahead of the 101");
+
+    let mut client = Connection::client_upgrade(
+        config,
+        &HandshakeConfig::default(),
+        &ClientRequest::new("x", "/"),
+        Box::new(OsEntropy::new()),
+    )
+    .unwrap();
+    let request_len = client.output_len();
+    assert_eq!(client.poll_timeout(Duration::ZERO), None);
+    client.handle_timeout(interval * 5);
+    assert_eq!(client.output_len(), request_len, "only the upgrade request");
+    assert_eq!(
+        client.next_event(),
+        None,
+        "no keepalive failure mid-handshake"
+    );
+}
