@@ -28,11 +28,22 @@ pub enum HandshakeError {
     HttpVersion,
     /// No `Host` header, or more than one. 400.
     Host,
-    /// `Upgrade` does not contain `websocket` (e.g. a plain GET). 426 with `Upgrade: websocket`.
+    /// The request target is neither origin-form (`/path?query`) nor absolute-form
+    /// (`ws://host/path`, `http://host/path`, ...; RFC 9112 §3.2): `*`, authority-form,
+    /// a relative path, an unknown scheme, an empty authority or one with userinfo. 400.
+    InvalidTarget,
+    /// The request announces a body (`Content-Length` other than 0, or any
+    /// `Transfer-Encoding`). An upgrade request has none, and its bytes must never be read
+    /// as frames. 400.
+    RequestBody,
+    /// Server: `Upgrade` does not contain `websocket` (e.g. a plain GET). Client: `Upgrade` is
+    /// not exactly `websocket` (RFC 6455 §4.1). 426 with `Upgrade: websocket`.
     NotWebSocketUpgrade,
     /// `Connection` does not contain `upgrade`. 400.
     ConnectionNotUpgrade,
-    /// `Sec-WebSocket-Version` is missing or not 13. 426 with `Sec-WebSocket-Version: 13`.
+    /// `Sec-WebSocket-Version` is missing or not 13. 426 with `Upgrade: websocket` and
+    /// `Sec-WebSocket-Version: 13` (over HTTP/2 and HTTP/3: 400, see
+    /// [`h2::error_fields`](super::h2::error_fields)).
     UnsupportedVersion,
     /// `Sec-WebSocket-Key` is missing, repeated, or not base64 of 16 bytes. 400.
     InvalidKey,
@@ -52,8 +63,11 @@ pub enum HandshakeError {
     /// writes, like `Upgrade`). 500.
     InvalidHeader(String),
     /// A configured extension negotiator produced an offer or answer that cannot be written
-    /// as a header. 500.
+    /// as a header (a name or parameter value that is not a token). 500.
     InvalidNegotiatorOutput(HeaderError),
+    /// Server, application error: a rejection with a status that does not refuse (only
+    /// 300-599 may be used; 1xx and 2xx would tell the client something else). 500.
+    InvalidStatus(u16),
     /// Client: `Sec-WebSocket-Accept` is missing or does not match the key sent.
     AcceptMismatch,
     /// Client: the server chose a subprotocol the client did not offer.
@@ -62,10 +76,15 @@ pub enum HandshakeError {
     UnrequestedExtension(String),
     /// Client: the server answered the same extension twice.
     DuplicateExtension(String),
+    /// Client: the server accepted more than one extension (this one is the second). A
+    /// connection runs at most one extension.
+    MultipleExtensions(String),
     /// Two negotiated extensions claim the same reserved bit.
     ExtensionRsvConflict(String),
     /// Client: the extension's negotiator refused the server's answer.
     Negotiation(NegotiationError),
+    /// The transport ended before the request or response head was complete.
+    UnexpectedEof,
     /// `receive` was called after the handshake already produced its outcome. 500.
     Finished,
 }
@@ -78,21 +97,25 @@ impl HandshakeError {
             HeadTooLarge { .. } | TooManyHeaders { .. } => 431,
             Method => 405,
             NotWebSocketUpgrade | UnsupportedVersion => 426,
-            SubprotocolNotOffered(_) | InvalidHeader(_) | InvalidNegotiatorOutput(_) | Finished => {
-                500
-            }
+            SubprotocolNotOffered(_)
+            | InvalidHeader(_)
+            | InvalidNegotiatorOutput(_)
+            | InvalidStatus(_)
+            | Finished => 500,
             _ => 400,
         }
     }
 
-    /// Headers a server must add to the error response for this error (RFC 6455 §4.2.2,
-    /// RFC 9110 §15.5.6 and §15.5.22).
+    /// Headers a server must add to the HTTP/1.1 error response for this error (RFC 6455
+    /// §4.2.2, RFC 9110 §15.5.6 and §15.5.22). A response with `Upgrade` also carries
+    /// `Connection: Upgrade, close` (RFC 9110 §7.8), which [`error_response`] adds.
+    ///
+    /// [`error_response`]: super::error_response
     pub fn response_headers(&self) -> &'static [(&'static str, &'static str)] {
         match self {
-            HandshakeError::NotWebSocketUpgrade => {
+            HandshakeError::NotWebSocketUpgrade | HandshakeError::UnsupportedVersion => {
                 &[("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13")]
             }
-            HandshakeError::UnsupportedVersion => &[("Sec-WebSocket-Version", "13")],
             HandshakeError::Method => &[("Allow", "GET")],
             _ => &[],
         }
@@ -109,7 +132,11 @@ impl core::fmt::Display for HandshakeError {
             Method => f.write_str("method must be GET (CONNECT for HTTP/2 and HTTP/3)"),
             HttpVersion => f.write_str("HTTP/1.1 or later is required"),
             Host => f.write_str("exactly one Host header is required"),
-            NotWebSocketUpgrade => f.write_str("Upgrade header must contain \"websocket\""),
+            InvalidTarget => f.write_str(
+                "the request target must be a path (/chat) or an absolute ws, wss, http or https URI",
+            ),
+            RequestBody => f.write_str("an upgrade request must not have a body"),
+            NotWebSocketUpgrade => f.write_str("Upgrade header must name \"websocket\""),
             ConnectionNotUpgrade => f.write_str("Connection header must contain \"upgrade\""),
             UnsupportedVersion => f.write_str("Sec-WebSocket-Version must be 13"),
             InvalidKey => f.write_str("Sec-WebSocket-Key must be base64 of 16 bytes, sent once"),
@@ -121,6 +148,7 @@ impl core::fmt::Display for HandshakeError {
             }
             InvalidHeader(h) => write!(f, "header {h:?} cannot be written safely"),
             InvalidNegotiatorOutput(e) => write!(f, "extension negotiator output: {e}"),
+            InvalidStatus(s) => write!(f, "status {s} does not refuse a handshake (use 300-599)"),
             AcceptMismatch => f.write_str("Sec-WebSocket-Accept missing or wrong"),
             UnrequestedSubprotocol(p) => {
                 write!(f, "server chose subprotocol {p:?}, which was not offered")
@@ -129,10 +157,15 @@ impl core::fmt::Display for HandshakeError {
                 write!(f, "server accepted extension {e:?}, which was not offered")
             }
             DuplicateExtension(e) => write!(f, "server answered extension {e:?} twice"),
+            MultipleExtensions(e) => write!(
+                f,
+                "server accepted extension {e:?} besides another one; at most one may run"
+            ),
             ExtensionRsvConflict(e) => {
                 write!(f, "extension {e:?} claims a reserved bit already in use")
             }
             Negotiation(e) => write!(f, "{e}"),
+            UnexpectedEof => f.write_str("the transport ended in the middle of the handshake"),
             Finished => f.write_str("the handshake has already finished"),
         }
     }
