@@ -123,4 +123,43 @@ fn format_then_parse() {
         offers[..1]
     );
     assert!(check_offer(&offers[0]).is_ok());
+    // ...and so the crate refuses to write it.
+    assert!(check_offer(&offers[1]).is_err());
+}
+
+#[test]
+fn check_offer_accepts_exactly_what_the_parser_reads_back() {
+    // RFC 6455 §9.1: a parameter value, quoted or not, must be a token. Whatever passes
+    // check_offer is written and parsed back unchanged; nothing else passes.
+    for value in ["10", "abc", "!#$%&'*+-.^_`|~", "A1"] {
+        let offer = ExtensionOffer::new("x").with_param("p", Some(value.into()));
+        assert!(check_offer(&offer).is_ok(), "{value:?}");
+        assert_eq!(
+            parse_extensions(&format_extensions(std::slice::from_ref(&offer))).unwrap(),
+            [offer]
+        );
+    }
+    for value in [
+        "",
+        "a b",
+        "a\"b",
+        "a,b",
+        "a;b",
+        "a=b",
+        "\t",
+        "caf\u{e9}",
+        "(x)",
+        "a/b",
+        "x\r\n",
+    ] {
+        let offer = ExtensionOffer::new("x").with_param("p", Some(value.into()));
+        assert!(check_offer(&offer).is_err(), "{value:?}");
+    }
+    for name in ["", "a b", "a;b", "caf\u{e9}"] {
+        assert!(check_offer(&ExtensionOffer::new(name)).is_err(), "{name:?}");
+        assert!(
+            check_offer(&ExtensionOffer::new("x").with_param(name, None)).is_err(),
+            "{name:?}"
+        );
+    }
 }

@@ -385,3 +385,44 @@ fn round_trip_with_our_server() {
     );
     assert_eq!(a.negotiated.extensions.len(), 1);
 }
+
+#[test]
+fn negotiator_offers_must_be_tokens() {
+    // An offer whose value is not a token would be written quoted, which RFC 6455 §9.1 does
+    // not allow and this crate's own parser refuses.
+    struct Spaces;
+    impl sansws::extensions::ExtensionNegotiator for Spaces {
+        fn name(&self) -> &str {
+            "x-sp"
+        }
+        fn offers(&self) -> Vec<ExtensionOffer> {
+            vec![ExtensionOffer::new("x-sp").with_param("v", Some("a b".into()))]
+        }
+        fn accept(
+            &self,
+            _: &[&ExtensionOffer],
+        ) -> Option<(ExtensionOffer, Box<dyn sansws::extensions::Extension>)> {
+            None
+        }
+        fn confirm(
+            &self,
+            _: &ExtensionOffer,
+        ) -> Result<Box<dyn sansws::extensions::Extension>, sansws::extensions::NegotiationError>
+        {
+            Err(sansws::extensions::NegotiationError {
+                reason: "never".into(),
+            })
+        }
+    }
+    let config = HandshakeConfig::default().with_extension(std::sync::Arc::new(Spaces));
+    let e = ClientHandshake::new(
+        &ClientRequest::new("h", "/"),
+        &config,
+        &mut counting_entropy(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(e, HandshakeError::InvalidNegotiatorOutput(_)),
+        "{e:?}"
+    );
+}

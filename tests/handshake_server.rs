@@ -585,3 +585,45 @@ fn no_panic_on_mutated_requests() {
         }
     }
 }
+
+#[test]
+fn negotiator_answers_must_be_writable_and_parseable() {
+    // An answer with a parameter value that is not a token could only be written quoted, and
+    // RFC 6455 §9.1 forbids that; the server refuses to write it (500).
+    struct Spaces;
+    impl sansws::extensions::ExtensionNegotiator for Spaces {
+        fn name(&self) -> &str {
+            "x-sp"
+        }
+        fn offers(&self) -> Vec<ExtensionOffer> {
+            vec![ExtensionOffer::new("x-sp")]
+        }
+        fn accept(
+            &self,
+            _: &[&ExtensionOffer],
+        ) -> Option<(ExtensionOffer, Box<dyn sansws::extensions::Extension>)> {
+            Some((
+                ExtensionOffer::new("x-sp").with_param("v", Some("a b".into())),
+                Box::new(TestExt {
+                    name: "x-sp".into(),
+                    rsv: 0x40,
+                }),
+            ))
+        }
+        fn confirm(
+            &self,
+            _: &ExtensionOffer,
+        ) -> Result<Box<dyn sansws::extensions::Extension>, sansws::extensions::NegotiationError>
+        {
+            unreachable!()
+        }
+    }
+    let config = HandshakeConfig::default().with_extension(std::sync::Arc::new(Spaces));
+    let (req, _) = server_feed(&config, &[&minimal("Sec-WebSocket-Extensions: x-sp\r\n")]).unwrap();
+    let e = req.accept(Accept::new()).unwrap_err();
+    assert!(
+        matches!(e, HandshakeError::InvalidNegotiatorOutput(_)),
+        "{e:?}"
+    );
+    assert_eq!(status_of(&error_response(&e)), 500);
+}

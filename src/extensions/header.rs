@@ -230,9 +230,11 @@ pub fn parse_extension_headers<'a>(
     Ok(out)
 }
 
-/// Checks that an offer can be written as a header without loss: the extension and parameter
-/// names are tokens and every value can be quoted. Handshake code checks negotiators' offers
-/// and answers with this before writing them.
+/// Checks that an offer can be written as a header and read back unchanged: the extension name,
+/// the parameter names and every parameter value are tokens. RFC 6455 §9.1 allows a quoted
+/// value only if it is a token once unquoted, so a value that is not a token has no valid
+/// form at all (and [`parse_extensions`] refuses it). Handshake code checks negotiators'
+/// offers and answers with this before writing them.
 pub fn check_offer(offer: &ExtensionOffer) -> Result<(), HeaderError> {
     if !is_token(&offer.name) {
         return Err(HeaderError {
@@ -249,29 +251,23 @@ pub fn check_offer(offer: &ExtensionOffer) -> Result<(), HeaderError> {
                 header: 0,
             });
         }
-        if let Some(v) = &p.value {
-            if v.is_empty() || !v.bytes().all(is_qdtext_or_escapable) {
-                return Err(HeaderError {
-                    offset: 0,
-                    reason: "parameter value cannot be quoted",
-                    header: 0,
-                });
-            }
+        if p.value.as_deref().is_some_and(|v| !is_token(v)) {
+            return Err(HeaderError {
+                offset: 0,
+                reason: "parameter value is not a token",
+                header: 0,
+            });
         }
     }
     Ok(())
 }
 
-/// Bytes a quoted-string can carry, directly or escaped.
-fn is_qdtext_or_escapable(b: u8) -> bool {
-    b == b'\t' || (b' '..=b'~').contains(&b)
-}
-
-/// Formats offers as a header value: `name; param; param=value, name2`. Values that are not
-/// tokens are quoted (with `"` and `\` escaped).
+/// Formats offers as a header value: `name; param; param=value, name2`.
 ///
-/// Offers are expected to pass [`check_offer`]; as a guard against header injection, bytes
-/// that no header value may carry (control characters) are dropped rather than written.
+/// Offers are expected to pass [`check_offer`], and then the result parses back to the same
+/// offers. Anything else is still written without breaking the header: a value that is not a
+/// token is quoted (with `"` and `\` escaped), though no RFC 6455 parser will accept it, and
+/// bytes that no header value may carry (control characters) are dropped rather than written.
 pub fn format_extensions(offers: &[ExtensionOffer]) -> String {
     let mut out = String::new();
     for (i, offer) in offers.iter().enumerate() {
@@ -385,7 +381,11 @@ mod tests {
             "x; v=\"a \\\"b\\\"\""
         );
         assert!(check_offer(&o).is_err());
-        assert!(check_offer(&ExtensionOffer::new("x").with_param("v", Some("a b".into()))).is_ok());
+        // RFC 6455 §9.1: a value must be a token even when quoted, so "a b" cannot be written.
+        assert!(
+            check_offer(&ExtensionOffer::new("x").with_param("v", Some("a b".into()))).is_err()
+        );
+        assert!(check_offer(&ExtensionOffer::new("x").with_param("v", Some("15".into()))).is_ok());
     }
 
     #[test]
