@@ -387,6 +387,28 @@ fn round_trip_with_our_server() {
 }
 
 #[test]
+fn request_refuses_control_bytes_in_values() {
+    let config = HandshakeConfig::default();
+    let mut e = counting_entropy();
+    for value in ["a\x01b", "\x1b[0m", "a\x7f", "a\x0bb"] {
+        for request in [
+            ClientRequest::new("h", "/").header("X-V", value),
+            ClientRequest::new("h", "/").origin(value),
+        ] {
+            assert!(
+                matches!(
+                    ClientHandshake::new(&request, &config, &mut e),
+                    Err(HandshakeError::InvalidHeader(_))
+                ),
+                "{request:?}"
+            );
+        }
+    }
+    let (_, bytes) = start(&ClientRequest::new("h", "/").header("X-V", "a\tb"), &config);
+    assert!(has_line(&bytes, "X-V: a\tb"));
+}
+
+#[test]
 fn negotiator_offers_must_be_tokens() {
     // An offer whose value is not a token would be written quoted, which RFC 6455 §9.1 does
     // not allow and this crate's own parser refuses.

@@ -587,6 +587,38 @@ fn no_panic_on_mutated_requests() {
 }
 
 #[test]
+fn control_bytes_in_written_headers_are_refused() {
+    let make = || {
+        server_feed(&HandshakeConfig::default(), &[&minimal("")])
+            .unwrap()
+            .0
+    };
+    for value in [
+        "a\x01b", "\x1b[31m", "a\x7f", "a\0b", "a\x0bb", "a\x0cb", "a\rb", "a\nb",
+    ] {
+        let e = make()
+            .accept(Accept::new().header("X-V", value))
+            .unwrap_err();
+        assert_eq!(e, HandshakeError::InvalidHeader("X-V".into()), "{value:?}");
+        assert_eq!(
+            make().reject(403, &[("X-V", value)], b""),
+            Err(HandshakeError::InvalidHeader("X-V".into())),
+            "{value:?}"
+        );
+    }
+    // HTAB and non-ASCII (obs-text) stay allowed.
+    let accepted = make()
+        .accept(
+            Accept::new()
+                .header("X-V", "a\tb")
+                .header("X-U", "caf\u{e9}"),
+        )
+        .unwrap();
+    assert!(has_line(&accepted.response, "X-V: a\tb"));
+    assert!(make().reject(403, &[("X-V", "a\tb")], b"").is_ok());
+}
+
+#[test]
 fn negotiator_answers_must_be_writable_and_parseable() {
     // An answer with a parameter value that is not a token could only be written quoted, and
     // RFC 6455 §9.1 forbids that; the server refuses to write it (500).

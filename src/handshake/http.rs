@@ -181,10 +181,11 @@ pub(crate) fn own_headers(headers: &[httparse::Header<'_>]) -> Vec<Header> {
         .collect()
 }
 
-/// Whether a header value can be written without ending the line: no CR, LF or NUL
-/// (other octets are legal field content or obs-text).
+/// Whether a header value can be written as field content (RFC 9110 §5.5): visible ASCII,
+/// space, HTAB and obs-text (0x80-0xFF); no other control byte (CR, LF, NUL, ESC, DEL, ...).
 pub(crate) fn is_safe_value(v: &[u8]) -> bool {
-    !v.iter().any(|&b| matches!(b, b'\r' | b'\n' | 0))
+    v.iter()
+        .all(|&b| b == b'\t' || (b' '..=b'~').contains(&b) || b >= 0x80)
 }
 
 /// Writes HTTP/1.1 heads field by field, checking caller-supplied fields.
