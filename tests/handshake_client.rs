@@ -448,3 +448,24 @@ fn negotiator_offers_must_be_tokens() {
         "{e:?}"
     );
 }
+
+#[test]
+fn many_interim_responses_then_the_101() {
+    let mut input = Vec::new();
+    for i in 0..200 {
+        input.extend_from_slice(
+            format!("HTTP/1.1 10{} Hint\r\nX-N: {i}\r\n\r\n", [0, 2, 3][i % 3]).as_bytes(),
+        );
+    }
+    input.extend_from_slice(&nginx_101(""));
+    input.extend_from_slice(b"\x81\x02hi");
+    for chunks in [
+        vec![&input[..]],
+        input.chunks(7).collect(),
+        input.chunks(1).collect(),
+    ] {
+        let (a, rest) = accepted(client_feed(&mut plain()(), &chunks));
+        assert_eq!(rest, b"\x81\x02hi");
+        assert!(a.headers.single("x-n").is_none());
+    }
+}

@@ -170,7 +170,6 @@ pub struct ClientHandshake {
     expect: Expectations,
     accept: String,
     reader: HeadReader,
-    max_head_bytes: usize,
     max_headers: usize,
     done: bool,
 }
@@ -232,7 +231,6 @@ impl ClientHandshake {
             expect,
             accept: accept_key(key.as_bytes()),
             reader: HeadReader::new(config.max_head_bytes),
-            max_head_bytes: config.max_head_bytes,
             max_headers: config.max_headers,
             done: false,
         };
@@ -241,7 +239,8 @@ impl ClientHandshake {
 
     /// Takes the next bytes from the server. Returns `Ok(None)` while the response head is
     /// incomplete, the outcome once it has ended, or why the answer is invalid. Interim
-    /// `1xx` responses other than 101 (e.g. 103 Early Hints) are skipped.
+    /// `1xx` responses other than 101 (e.g. 103 Early Hints) are skipped, any number of them,
+    /// in time linear in the input.
     pub fn receive(&mut self, data: &[u8]) -> Result<Option<ClientOutcome>, HandshakeError> {
         if self.done {
             return Err(HandshakeError::Finished);
@@ -253,25 +252,25 @@ impl ClientHandshake {
         result
     }
 
+    /// Reads heads from `data` until the final one. Each interim head is dropped where it
+    /// ends and the search goes on in the same slice: no byte is copied more than once, so
+    /// any number of interim responses costs time and memory linear in the input.
     fn receive_inner(&mut self, data: &[u8]) -> Result<Option<ClientOutcome>, HandshakeError> {
-        let mut owned;
         let mut input = data;
         loop {
-            let Some((head, leftover)) = self.reader.push(input)? else {
+            let Some((head, used)) = self.reader.push(input)? else {
                 return Ok(None);
             };
-            match self.parse(&head, leftover)? {
-                Parsed::Interim(rest) => {
-                    self.reader = HeadReader::new(self.max_head_bytes);
-                    owned = rest;
-                    input = &owned;
-                }
+            input = input.get(used..).unwrap_or(&[]);
+            match self.parse(&head, input)? {
+                Parsed::Interim => {}
                 Parsed::Final(outcome) => return Ok(Some(outcome)),
             }
         }
     }
 
-    fn parse(&self, head: &[u8], leftover: BytesMut) -> Result<Parsed, HandshakeError> {
+    /// Parses one complete head; `after` is what followed it in the current input.
+    fn parse(&self, head: &[u8], after: &[u8]) -> Result<Parsed, HandshakeError> {
         let mut slots = vec![httparse::EMPTY_HEADER; self.max_headers];
         let mut res = httparse::Response::new(&mut slots);
         let len = match res.parse(head) {
@@ -281,13 +280,20 @@ impl ClientHandshake {
             }
             Err(e) => return Err(parse_error(e, self.max_headers)),
         };
-        let mut rest = BytesMut::from(head.get(len..).unwrap_or(&[]));
-        rest.extend_from_slice(&leftover);
+        // The head reader and httparse agree on where a head ends; should they ever not, the
+        // bytes httparse left over come before the rest of the input.
+        let unparsed = head.get(len..).unwrap_or(&[]);
         let status = res.code.unwrap_or_default();
-        let headers = own_headers(res.headers);
         if status != 101 && (100..200).contains(&status) {
-            return Ok(Parsed::Interim(rest));
+            if !unparsed.is_empty() {
+                return Err(HandshakeError::Malformed("interim response head"));
+            }
+            return Ok(Parsed::Interim);
         }
+        let mut rest = BytesMut::with_capacity(unparsed.len() + after.len());
+        rest.extend_from_slice(unparsed);
+        rest.extend_from_slice(after);
+        let headers = own_headers(res.headers);
         if status != 101 {
             let reason = String::from(res.reason.unwrap_or_default());
             return Ok(Parsed::Final(ClientOutcome::Rejected(Rejected {
@@ -319,7 +325,7 @@ impl ClientHandshake {
 }
 
 enum Parsed {
-    Interim(BytesMut),
+    Interim,
     Final(ClientOutcome),
 }
 

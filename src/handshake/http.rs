@@ -3,7 +3,6 @@
 
 use alloc::string::String;
 use alloc::vec::Vec;
-use bytes::BytesMut;
 
 use super::HandshakeError;
 use crate::extensions::header::{is_tchar, is_token};
@@ -95,30 +94,28 @@ pub(crate) fn token_list<'a>(values: impl Iterator<Item = &'a [u8]>) -> Option<V
         .collect()
 }
 
-/// Where a head ends: the index just past the blank line, accepting bare LF line ends as
-/// httparse does.
-fn head_end(buf: &[u8], from: usize) -> Option<usize> {
-    let mut i = from;
-    while let Some(&b) = buf.get(i) {
-        if b == b'\n' {
-            match (buf.get(i + 1), buf.get(i + 2)) {
-                (Some(b'\n'), _) => return Some(i + 2),
-                (Some(b'\r'), Some(b'\n')) => return Some(i + 3),
-                _ => {}
-            }
-        }
-        i += 1;
-    }
-    None
+/// How the bytes seen so far end, for finding a head's blank line across chunks: a line end
+/// (`\n`) followed by `\n` or `\r\n`, accepting bare LF line ends as httparse does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tail {
+    /// Anything else.
+    Other,
+    /// Just after a `\n`.
+    Lf,
+    /// Just after `\n\r`.
+    LfCr,
 }
 
-/// Collects one HTTP head from arbitrary chunks. Never holds more than `limit` bytes: bytes
-/// past the head's end are split off as leftover, and a head that has not ended within the
-/// limit is refused as soon as that is certain.
+/// Collects one HTTP head from arbitrary chunks. Copies only the head's own bytes and never
+/// holds more than `limit` of them: what follows the head stays in the caller's slice, and a
+/// head that has not ended within the limit is refused as soon as that is certain. Each input
+/// byte is looked at once, so any number of heads in a row (interim responses) costs time
+/// linear in the input.
 #[derive(Debug)]
 pub(crate) struct HeadReader {
     buf: Vec<u8>,
     limit: usize,
+    tail: Tail,
 }
 
 impl HeadReader {
@@ -126,33 +123,45 @@ impl HeadReader {
         Self {
             buf: Vec::new(),
             limit,
+            tail: Tail::Other,
         }
     }
 
-    /// Takes `data`; returns the complete head (with its blank line) and whatever followed
-    /// it, or `None` if more bytes are needed.
-    pub(crate) fn push(
-        &mut self,
-        data: &[u8],
-    ) -> Result<Option<(Vec<u8>, BytesMut)>, HandshakeError> {
+    /// Takes `data`; returns the complete head (with its blank line) and how many bytes of
+    /// `data` it used (the rest of `data` follows the head), or `None` if more bytes are
+    /// needed. After a head is returned the reader starts over, ready for the next one.
+    pub(crate) fn push(&mut self, data: &[u8]) -> Result<Option<(Vec<u8>, usize)>, HandshakeError> {
         let room = self.limit.saturating_sub(self.buf.len());
-        let (take, rest) = data.split_at(data.len().min(room));
-        // Resume the search a few bytes back: the blank line may straddle two chunks.
-        let from = self.buf.len().saturating_sub(2);
-        self.buf.extend_from_slice(take);
-        match head_end(&self.buf, from) {
-            Some(end) => {
-                let mut leftover =
-                    BytesMut::with_capacity(self.buf.len().saturating_sub(end) + rest.len());
-                leftover.extend_from_slice(self.buf.get(end..).unwrap_or(&[]));
-                leftover.extend_from_slice(rest);
-                self.buf.truncate(end);
-                Ok(Some((core::mem::take(&mut self.buf), leftover)))
+        let window = data.get(..data.len().min(room)).unwrap_or(&[]);
+        let mut tail = self.tail;
+        let mut end = None;
+        for (i, &b) in window.iter().enumerate() {
+            tail = match (tail, b) {
+                (Tail::Lf, b'\n') | (Tail::LfCr, b'\n') => {
+                    end = Some(i + 1);
+                    break;
+                }
+                (Tail::Lf, b'\r') => Tail::LfCr,
+                (_, b'\n') => Tail::Lf,
+                _ => Tail::Other,
+            };
+        }
+        match end {
+            Some(used) => {
+                self.buf
+                    .extend_from_slice(window.get(..used).unwrap_or(&[]));
+                self.tail = Tail::Other;
+                Ok(Some((core::mem::take(&mut self.buf), used)))
             }
-            None if self.buf.len() >= self.limit => {
-                Err(HandshakeError::HeadTooLarge { limit: self.limit })
+            None => {
+                self.buf.extend_from_slice(window);
+                self.tail = tail;
+                if self.buf.len() >= self.limit {
+                    Err(HandshakeError::HeadTooLarge { limit: self.limit })
+                } else {
+                    Ok(None)
+                }
             }
-            None => Ok(None),
         }
     }
 }
@@ -286,9 +295,39 @@ mod tests {
     fn head_reader_splits_leftover() {
         let mut r = HeadReader::new(64);
         assert!(r.push(b"GET / HTTP/1.1\r\n\r").unwrap().is_none());
-        let (head, rest) = r.push(b"\nabc").unwrap().unwrap();
+        let (head, used) = r.push(b"\nabc").unwrap().unwrap();
         assert_eq!(head, b"GET / HTTP/1.1\r\n\r\n");
-        assert_eq!(&rest[..], b"abc");
+        assert_eq!(used, 1);
+        // The reader starts over: the next head is read from scratch.
+        let (head, used) = r.push(b"A\n\nB\n").unwrap().unwrap();
+        assert_eq!((&head[..], used), (&b"A\n\n"[..], 3));
+        assert!(r.push(b"B\n").unwrap().is_none());
+        assert_eq!(r.push(b"\r\n").unwrap().unwrap(), (b"B\n\r\n".to_vec(), 2));
+    }
+
+    #[test]
+    fn head_reader_finds_every_end_at_every_split() {
+        for head in [
+            &b"G\r\n\r\n"[..],
+            b"G\n\n",
+            b"G\n\r\n",
+            b"G\r\nH: v\r\n\r\n",
+        ] {
+            let mut input = head.to_vec();
+            input.extend_from_slice(b"\r\n\r\nrest");
+            for cut in 0..=input.len() {
+                let mut r = HeadReader::new(64);
+                let (a, b) = input.split_at(cut);
+                let got = match r.push(a).unwrap() {
+                    Some((h, used)) => (h, used),
+                    None => {
+                        let (h, used) = r.push(b).unwrap().unwrap();
+                        (h, cut + used)
+                    }
+                };
+                assert_eq!(got, (head.to_vec(), head.len()), "cut {cut}");
+            }
+        }
     }
 
     #[test]
@@ -296,8 +335,22 @@ mod tests {
         let mut r = HeadReader::new(8);
         assert!(r.push(b"GET / HT").is_err());
         let mut r = HeadReader::new(8);
-        let (head, rest) = r.push(b"G\r\n\r\nxxxxxxxxxxxx").unwrap().unwrap();
-        assert_eq!((head.len(), rest.len()), (5, 12));
+        let (head, used) = r.push(b"G\r\n\r\nxxxxxxxxxxxx").unwrap().unwrap();
+        assert_eq!((head.len(), used), (5, 5));
+        // Never more than the limit is held, however large the chunk.
+        let mut r = HeadReader::new(8);
+        assert!(r.push(b"G\r\n").unwrap().is_none());
+        assert!(r.push(&[b'x'; 1000]).is_err());
+        assert!(r.buf.len() <= 8);
+    }
+
+    #[test]
+    fn safe_values() {
+        assert!(is_safe_value(b"a b\tc~\x80\xff"));
+        assert!(is_safe_value(b""));
+        for b in (0u8..0x20).filter(|&b| b != b'\t').chain([0x7f]) {
+            assert!(!is_safe_value(&[b'a', b]), "{b:#x}");
+        }
     }
 
     #[test]

@@ -117,7 +117,9 @@ impl ServerHandshake {
         }
         let result = match self.reader.push(data) {
             Ok(None) => return Ok(None),
-            Ok(Some((head, leftover))) => self.parse(&head, leftover),
+            Ok(Some((head, used))) => {
+                self.parse(&head, BytesMut::from(data.get(used..).unwrap_or(&[])))
+            }
             Err(e) => Err(e),
         };
         self.done = true;

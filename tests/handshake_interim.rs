@@ -1,0 +1,98 @@
+//! A client reads any number of interim `1xx` responses in time and memory linear in the
+//! input: bytes counted by a global allocator, per thread, for n and 2n interim responses.
+
+#[path = "handshake_util.rs"]
+mod util;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use sansws::handshake::{ClientHandshake, ClientOutcome, ClientRequest, HandshakeConfig};
+use util::*;
+
+struct Counting;
+
+thread_local! {
+    // Per thread, so tests running in parallel do not count each other's allocations. A
+    // const-initialised Cell needs no allocation and no destructor, so the allocator may use it.
+    static BYTES: Cell<usize> = const { Cell::new(0) };
+}
+
+fn counted(n: usize) {
+    let _ = BYTES.try_with(|c| c.set(c.get() + n));
+}
+
+// SAFETY: forwards to the system allocator and only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        counted(layout.size());
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        counted(new_size);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// `n` interim responses, the 101 and a frame, as one input.
+fn response(n: usize) -> Vec<u8> {
+    let mut input = b"HTTP/1.1 100 Continue\r\n\r\n".repeat(n);
+    input.extend_from_slice(
+        format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Accept: {COUNTING_ACCEPT}\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    input.extend_from_slice(b"\x81\x00");
+    input
+}
+
+/// Bytes allocated while a fresh handshake reads `input` in chunks of `chunk` bytes.
+fn bytes_allocated(input: &[u8], chunk: usize) -> usize {
+    let config = HandshakeConfig {
+        max_headers: 4,
+        ..HandshakeConfig::default()
+    };
+    let request = ClientRequest::new("h", "/");
+    let (mut hs, _) = ClientHandshake::new(&request, &config, &mut counting_entropy()).unwrap();
+    let before = BYTES.with(Cell::get);
+    let mut outcome = None;
+    for piece in input.chunks(chunk) {
+        if let Some(o) = hs.receive(piece).unwrap() {
+            outcome = Some(o);
+            break;
+        }
+    }
+    let used = BYTES.with(Cell::get) - before;
+    match outcome {
+        Some(ClientOutcome::Accepted(a)) => assert_eq!(&a.leftover[..], b"\x81\x00"),
+        other => panic!("{other:?}"),
+    }
+    used
+}
+
+#[test]
+fn interim_responses_cost_linear_memory_traffic() {
+    const N: usize = 4000;
+    for chunk in [usize::MAX, 64 * 1024] {
+        let small = response(N);
+        let large = response(2 * N);
+        let a = bytes_allocated(&small, chunk);
+        let b = bytes_allocated(&large, chunk);
+        println!(
+            "chunk {chunk}: {N} interim: {a} B allocated; {}: {b} B",
+            2 * N
+        );
+        // Twice the input, about twice the bytes (quadratic copying would make it four times),
+        // and a small multiple of the input itself.
+        assert!(b < a * 5 / 2, "{a} then {b}");
+        assert!(b < 64 * large.len(), "{b} for {} input bytes", large.len());
+    }
+}
