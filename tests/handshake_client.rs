@@ -387,6 +387,40 @@ fn round_trip_with_our_server() {
 }
 
 #[test]
+fn upgrade_must_be_exactly_websocket() {
+    // RFC 6455 §4.1: the client fails unless Upgrade is a case-insensitive match for
+    // "websocket"; containing it in a list is not enough.
+    let with_upgrade = |lines: &str| {
+        String::from_utf8(nginx_101(""))
+            .unwrap()
+            .replace("Upgrade: websocket\r\n", lines)
+            .into_bytes()
+    };
+    for lines in [
+        "Upgrade: websocket, h2c\r\n",
+        "Upgrade: h2c, websocket\r\n",
+        "Upgrade: h2c\r\nUpgrade: websocket\r\n",
+        "Upgrade: websocket\r\nUpgrade: websocket\r\n",
+        "Upgrade: websocket/13\r\n",
+        "Upgrade: websockets\r\n",
+        "Upgrade:\r\n",
+    ] {
+        assert_eq!(
+            client_all_ways(plain(), &with_upgrade(lines)).unwrap_err(),
+            HandshakeError::NotWebSocketUpgrade,
+            "{lines:?}"
+        );
+    }
+    for lines in [
+        "Upgrade: WebSocket\r\n",
+        "Upgrade:   websocket \t\r\n",
+        "upgrade: WEBSOCKET\r\n",
+    ] {
+        accepted(client_all_ways(plain(), &with_upgrade(lines)));
+    }
+}
+
+#[test]
 fn request_refuses_control_bytes_in_values() {
     let config = HandshakeConfig::default();
     let mut e = counting_entropy();

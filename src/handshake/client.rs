@@ -9,8 +9,8 @@ use bytes::BytesMut;
 
 use super::accept::{accept_key, generate_key};
 use super::http::{
-    is_safe_value, list_contains, own_headers, parse_error, trim_ows, HeadReader, HeadWriter,
-    Header, HeaderList,
+    is_safe_value, list_contains, list_elements, own_headers, parse_error, trim_ows, HeadReader,
+    HeadWriter, Header, HeaderList,
 };
 use super::negotiate::{check_answered_subprotocol, collect_offers, confirm_answers, parse_offers};
 use super::{HandshakeConfig, HandshakeError, Negotiated};
@@ -306,7 +306,16 @@ impl ClientHandshake {
         if res.version != Some(1) {
             return Err(HandshakeError::HttpVersion);
         }
-        if !list_contains(headers.values("upgrade"), "websocket") {
+        // RFC 6455 §4.1: Upgrade must be a case-insensitive match for "websocket", not a
+        // list containing it.
+        let only_websocket = {
+            let mut upgrade = list_elements(headers.values("upgrade"));
+            upgrade
+                .next()
+                .is_some_and(|u| u.eq_ignore_ascii_case(b"websocket"))
+                && upgrade.next().is_none()
+        };
+        if !only_websocket || headers.values("upgrade").any(|v| trim_ows(v).is_empty()) {
             return Err(HandshakeError::NotWebSocketUpgrade);
         }
         if !list_contains(headers.values("connection"), "upgrade") {
