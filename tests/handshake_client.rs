@@ -244,7 +244,7 @@ fn extension_answers() {
         &nginx_101("Sec-WebSocket-Extensions: x-test, x-other\r\n"),
     )
     .unwrap_err();
-    assert_eq!(e, HandshakeError::ExtensionRsvConflict("x-other".into()));
+    assert_eq!(e, HandshakeError::MultipleExtensions("x-other".into()));
     let e = client_all_ways(make, &nginx_101("Sec-WebSocket-Extensions: x-test;\r\n")).unwrap_err();
     assert!(matches!(e, HandshakeError::InvalidExtensions(_)));
 }
@@ -384,6 +384,42 @@ fn round_trip_with_our_server() {
         accepted_server.negotiated.rsv_bits()
     );
     assert_eq!(a.negotiated.extensions.len(), 1);
+}
+
+#[test]
+fn only_one_extension_may_be_accepted() {
+    // The connection runs one extension, so an answer accepting two fails the handshake,
+    // even when their reserved bits differ.
+    let x = TestNegotiator::new("x-test", 0x40);
+    let y = TestNegotiator::new("x-two", 0x20);
+    let z = TestNegotiator::new("x-none", 0);
+    let config = config_with(&[x, y, z]);
+    let make = || start(&ClientRequest::new("h", "/"), &config).0;
+    for answer in [
+        "Sec-WebSocket-Extensions: x-test, x-two\r\n",
+        "Sec-WebSocket-Extensions: x-two; level=1\r\nSec-WebSocket-Extensions: x-test\r\n",
+        "Sec-WebSocket-Extensions: x-none, x-two\r\n",
+    ] {
+        let e = client_all_ways(make, &nginx_101(answer)).unwrap_err();
+        assert!(
+            matches!(e, HandshakeError::MultipleExtensions(_)),
+            "{answer}: {e:?}"
+        );
+    }
+    for answer in ["x-test", "x-two", "x-none"] {
+        let (mut a, _) = accepted(client_all_ways(
+            make,
+            &nginx_101(&format!("Sec-WebSocket-Extensions: {answer}\r\n")),
+        ));
+        assert_eq!(a.negotiated.extensions.len(), 1);
+        assert_eq!(
+            a.negotiated
+                .take_extension()
+                .map(|e| e.name().to_string())
+                .as_deref(),
+            Some(answer)
+        );
+    }
 }
 
 #[test]

@@ -484,25 +484,77 @@ fn extension_offers_are_grouped_per_negotiator() {
 }
 
 #[test]
-fn one_extension_per_reserved_bit() {
-    let a = TestNegotiator::new("x-a", 0x40);
-    let b = TestNegotiator::new("x-b", 0x40);
-    let c = TestNegotiator::new("x-c", 0x20);
-    let config = config_with(&[a, b, c]);
-    let input = minimal("Sec-WebSocket-Extensions: x-b, x-a, x-c\r\n");
+fn one_extension_per_connection() {
+    // The connection runs one extension: the server answers the first offer, in the client's
+    // order, that a configured negotiator accepts, and declines every other extension, whatever
+    // reserved bit it would claim.
+    let make = || {
+        (
+            TestNegotiator::new("x-a", 0x40),
+            TestNegotiator::new("x-b", 0x40),
+            TestNegotiator::new("x-c", 0x20),
+        )
+    };
+    for (offer, chosen) in [
+        ("x-b, x-a, x-c", "x-b"),
+        ("x-c, x-a", "x-c"),
+        ("other, x-a, x-c", "x-a"),
+        // x-c's only offer has a parameter its negotiator refuses: the next extension is asked.
+        ("x-c; mode=fast, x-b; level=2, x-a", "x-b; level=2"),
+    ] {
+        let (a, b, c) = make();
+        let config = config_with(&[a, b, c.clone()]);
+        let input = minimal(&format!("Sec-WebSocket-Extensions: {offer}\r\n"));
+        let (req, _) = server_all_ways(&config, &input).unwrap();
+        let mut accepted = req.accept(Accept::new()).unwrap();
+        assert!(
+            has_line(
+                &accepted.response,
+                &format!("Sec-WebSocket-Extensions: {chosen}")
+            ),
+            "{offer}: {}",
+            String::from_utf8_lossy(&accepted.response)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&accepted.response)
+                .matches("Sec-WebSocket-Extensions")
+                .count(),
+            1
+        );
+        assert_eq!(accepted.negotiated.extensions.len(), 1, "{offer}");
+        let name = chosen.split(';').next().unwrap();
+        assert_eq!(
+            accepted
+                .negotiated
+                .take_extension()
+                .map(|e| e.name().to_string())
+                .as_deref(),
+            Some(name)
+        );
+        assert!(accepted.negotiated.extensions.is_empty());
+    }
+    // Once one extension is accepted, later negotiators are not even asked.
+    let (a, b, c) = make();
+    let config = config_with(&[a.clone(), b, c.clone()]);
+    let input = minimal("Sec-WebSocket-Extensions: x-c, x-a\r\n");
     let (req, _) = server_feed(&config, &[&input]).unwrap();
+    req.accept(Accept::new()).unwrap();
+    assert_eq!(c.seen.lock().unwrap().len(), 1);
+    assert!(a.seen.lock().unwrap().is_empty());
+}
+
+#[test]
+fn extension_with_no_reserved_bit_is_still_the_only_one() {
+    let a = TestNegotiator::new("x-a", 0);
+    let b = TestNegotiator::new("x-b", 0x40);
+    let config = config_with(&[a, b]);
+    let input = minimal("Sec-WebSocket-Extensions: x-a, x-b\r\n");
+    let (req, _) = server_all_ways(&config, &input).unwrap();
     let mut accepted = req.accept(Accept::new()).unwrap();
     assert!(has_line(
         &accepted.response,
-        "Sec-WebSocket-Extensions: x-a, x-c"
+        "Sec-WebSocket-Extensions: x-a"
     ));
-    let names: Vec<_> = accepted
-        .negotiated
-        .extensions
-        .iter()
-        .map(|e| e.name().to_string())
-        .collect();
-    assert_eq!(names, ["x-a", "x-c"]);
     assert_eq!(
         accepted
             .negotiated

@@ -62,7 +62,9 @@ impl Connection {
     }
 
     /// Installs the result of a handshake run elsewhere (HTTP/1.1 through
-    /// [`crate::handshake`], or HTTP/2-3 extended CONNECT) and the bytes that followed it.
+    /// [`crate::handshake`], or HTTP/2-3 extended CONNECT) and the bytes that followed it
+    /// (over HTTP/2-3: stream data that arrived with the headers, if any). The handshake
+    /// negotiates at most one extension, which is installed.
     pub fn after_handshake(mut self, mut negotiated: Negotiated, leftover: &[u8]) -> Self {
         self.subprotocol = negotiated.subprotocol.take();
         if let Some(ext) = negotiated.take_extension() {

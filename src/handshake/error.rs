@@ -79,7 +79,9 @@ pub enum HandshakeError {
     /// Client: the server accepted more than one extension (this one is the second). A
     /// connection runs at most one extension.
     MultipleExtensions(String),
-    /// Two negotiated extensions claim the same reserved bit.
+    /// Two negotiated extensions claim the same reserved bit. No longer produced: at most one
+    /// extension is negotiated ([`MultipleExtensions`](Self::MultipleExtensions)).
+    #[deprecated(note = "at most one extension is negotiated; see MultipleExtensions")]
     ExtensionRsvConflict(String),
     /// Client: the extension's negotiator refused the server's answer.
     Negotiation(NegotiationError),
@@ -161,6 +163,7 @@ impl core::fmt::Display for HandshakeError {
                 f,
                 "server accepted extension {e:?} besides another one; at most one may run"
             ),
+            #[allow(deprecated)]
             ExtensionRsvConflict(e) => {
                 write!(f, "extension {e:?} claims a reserved bit already in use")
             }

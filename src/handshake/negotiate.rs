@@ -15,8 +15,9 @@ use crate::extensions::{Extension, ExtensionNegotiator, ExtensionOffer};
 pub struct Negotiated {
     /// The subprotocol both sides agreed on, if any.
     pub subprotocol: Option<String>,
-    /// The active extensions in the order the server listed them (which is the order they
-    /// apply in, RFC 6455 §9.1). No two claim the same reserved bit.
+    /// The active extension, if any. A connection runs at most one extension, so the
+    /// handshake never negotiates more than one: a server accepts one offer, a client fails a
+    /// response that accepts several.
     pub extensions: Vec<Box<dyn Extension>>,
 }
 
@@ -29,11 +30,10 @@ impl Negotiated {
             .fold(0, |bits, e| bits | e.rsv_bits())
     }
 
-    /// Takes the one transforming extension (the first claiming reserved bits), if any: the
-    /// connection core runs at most one.
+    /// Takes the negotiated extension, if any (the first, should a caller have put several
+    /// here: a connection runs one).
     pub fn take_extension(&mut self) -> Option<Box<dyn Extension>> {
-        let i = self.extensions.iter().position(|e| e.rsv_bits() != 0)?;
-        Some(self.extensions.remove(i))
+        (!self.extensions.is_empty()).then(|| self.extensions.remove(0))
     }
 }
 
@@ -110,58 +110,55 @@ pub(crate) fn collect_offers(
     Ok((offers, names))
 }
 
-/// A server's extension answers and the extensions they activate.
-pub(crate) type Answered = (Vec<ExtensionOffer>, Vec<Box<dyn Extension>>);
+/// A server's extension answer and the extension it activates, if one was accepted.
+pub(crate) type Answered = Option<(ExtensionOffer, Box<dyn Extension>)>;
 
-/// Server: answers the client's offers. Each configured negotiator, in configuration order,
-/// sees the offers carrying its name in the client's order and may accept one; an extension
-/// whose reserved bits are already taken by an earlier one is declined (the connection runs
-/// one transforming extension per bit). Returns the answers to send and the extensions.
+/// Server: answers the client's offers with at most one extension, since a connection runs
+/// one. Extensions are tried in the client's order (the order of their first offer): the
+/// first configured negotiator with that name (case-insensitive) sees all the offers carrying
+/// its name, in the client's order, and may accept one. The first acceptance wins and every
+/// other extension is declined; negotiators of later extensions are not asked.
 pub(crate) fn answer_offers(
     negotiators: &[Arc<dyn ExtensionNegotiator>],
     offers: &[ExtensionOffer],
 ) -> Result<Answered, HandshakeError> {
-    let mut answers: Vec<ExtensionOffer> = Vec::new();
-    let mut active: Vec<Box<dyn Extension>> = Vec::new();
-    let mut used_bits = 0u8;
-    for n in negotiators {
-        if answers
+    for (i, offer) in offers.iter().enumerate() {
+        let name = &offer.name;
+        let seen_before = offers
             .iter()
-            .any(|a| a.name.eq_ignore_ascii_case(n.name()))
-        {
-            continue; // two negotiators for one extension: the first one wins
-        }
-        let group: Vec<&ExtensionOffer> = offers
-            .iter()
-            .filter(|o| o.name.eq_ignore_ascii_case(n.name()))
-            .collect();
-        if group.is_empty() {
+            .take(i)
+            .any(|o| o.name.eq_ignore_ascii_case(name));
+        if seen_before {
             continue;
         }
-        let Some((answer, ext)) = n.accept(&group) else {
+        let Some(n) = negotiators
+            .iter()
+            .find(|n| n.name().eq_ignore_ascii_case(name))
+        else {
             continue;
         };
-        check_offer(&answer).map_err(HandshakeError::InvalidNegotiatorOutput)?;
-        if ext.rsv_bits() & used_bits != 0 {
-            continue;
+        let group: Vec<&ExtensionOffer> = offers
+            .iter()
+            .skip(i)
+            .filter(|o| o.name.eq_ignore_ascii_case(name))
+            .collect();
+        if let Some((answer, ext)) = n.accept(&group) {
+            check_offer(&answer).map_err(HandshakeError::InvalidNegotiatorOutput)?;
+            return Ok(Some((answer, ext)));
         }
-        used_bits |= ext.rsv_bits();
-        answers.push(answer);
-        active.push(ext);
     }
-    Ok((answers, active))
+    Ok(None)
 }
 
 /// Client: checks the server's answers. Every answer must name an extension this client
-/// offered, at most once, and its negotiator must confirm it; two extensions may not claim
-/// the same reserved bit.
+/// offered, at most once, and its negotiator must confirm it; at most one extension may be
+/// accepted, since a connection runs one.
 pub(crate) fn confirm_answers(
     negotiators: &[Arc<dyn ExtensionNegotiator>],
     offered: &[String],
     answers: &[ExtensionOffer],
 ) -> Result<Vec<Box<dyn Extension>>, HandshakeError> {
     let mut active: Vec<Box<dyn Extension>> = Vec::new();
-    let mut used_bits = 0u8;
     for (i, answer) in answers.iter().enumerate() {
         let name = &answer.name;
         let negotiator = negotiators
@@ -176,13 +173,12 @@ pub(crate) fn confirm_answers(
         {
             return Err(HandshakeError::DuplicateExtension(name.clone()));
         }
+        if !active.is_empty() {
+            return Err(HandshakeError::MultipleExtensions(name.clone()));
+        }
         let ext = negotiator
             .confirm(answer)
             .map_err(HandshakeError::Negotiation)?;
-        if ext.rsv_bits() & used_bits != 0 {
-            return Err(HandshakeError::ExtensionRsvConflict(name.clone()));
-        }
-        used_bits |= ext.rsv_bits();
         active.push(ext);
     }
     Ok(active)

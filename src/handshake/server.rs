@@ -241,16 +241,18 @@ pub(crate) fn answer(
             return Err(HandshakeError::InvalidHeader(name.clone()));
         }
     }
-    let (answers, extensions) = answer_offers(negotiators, offers)?;
+    let answered = answer_offers(negotiators, offers)?;
     let mut fields = Vec::new();
     if let Some(p) = &accept.subprotocol {
         fields.push((String::from("Sec-WebSocket-Protocol"), p.clone()));
     }
-    if !answers.is_empty() {
+    let mut extensions = Vec::new();
+    if let Some((answer, extension)) = answered {
         fields.push((
             String::from("Sec-WebSocket-Extensions"),
-            format_extensions(&answers),
+            format_extensions(core::slice::from_ref(&answer)),
         ));
+        extensions.push(extension);
     }
     fields.extend(accept.headers);
     Ok((
@@ -278,7 +280,8 @@ impl UpgradeRequest {
         self.headers.single(name)
     }
 
-    /// Accepts: negotiates extensions with the configured negotiators and writes the
+    /// Accepts: negotiates at most one extension with the configured negotiators (the first
+    /// extension, in the client's order, that its negotiator accepts) and writes the
     /// `101 Switching Protocols` response. Fails (500) if the chosen subprotocol was not
     /// offered or an extra header cannot be written safely; answer that with
     /// [`error_response`].
