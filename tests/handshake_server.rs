@@ -639,6 +639,109 @@ fn no_panic_on_mutated_requests() {
 }
 
 #[test]
+fn request_with_a_body_is_400() {
+    // The bytes of a body must never reach the connection as frames.
+    for extra in [
+        "Content-Length: 5\r\n",
+        "Content-Length: 0\r\nContent-Length: 2\r\n",
+        "Content-Length: 0, 2\r\n",
+        "Content-Length: x\r\n",
+        "Content-Length:\r\n",
+        "Transfer-Encoding: chunked\r\n",
+        "Transfer-Encoding: identity\r\nContent-Length: 0\r\n",
+    ] {
+        let mut input = minimal(extra);
+        input.extend_from_slice(b"hello");
+        let (e, resp) = rejected(&input);
+        assert_eq!(
+            (e, status_of(&resp)),
+            (HandshakeError::RequestBody, 400),
+            "{extra}"
+        );
+        let text = String::from_utf8(resp).unwrap();
+        assert!(text.ends_with("body\n"), "{text}");
+    }
+    // An explicit empty body is no body.
+    for extra in [
+        "Content-Length: 0\r\n",
+        "content-length: 00\r\nContent-Length: 0\r\n",
+    ] {
+        let mut input = minimal(extra);
+        input.extend_from_slice(b"\x81\x80abcd");
+        let (_, rest) = server_all_ways(&HandshakeConfig::default(), &input).unwrap();
+        assert_eq!(rest, b"\x81\x80abcd", "{extra}");
+    }
+}
+
+#[test]
+fn absolute_form_target_names_the_host() {
+    // RFC 9112 §3.2.2: the authority of an absolute-form target is the host; Host is still
+    // required once (RFC 9112 §3.2), but its value is not what counts.
+    for (target, host, path) in [
+        (
+            "ws://example.com:8080/chat?x=1",
+            "example.com:8080",
+            "/chat?x=1",
+        ),
+        ("wss://example.com/chat", "example.com", "/chat"),
+        ("http://example.com", "example.com", "/"),
+        ("HTTPS://Example.com?x=1", "Example.com", "/?x=1"),
+        ("http://[::1]:80/a/b", "[::1]:80", "/a/b"),
+    ] {
+        let input = with_lines(&format!("GET {target} HTTP/1.1"), GOOD);
+        let (req, _) = server_all_ways(&HandshakeConfig::default(), &input).unwrap();
+        assert_eq!(
+            (req.host.as_str(), req.target.as_str()),
+            (host, path),
+            "{target}"
+        );
+    }
+    let (req, _) = server_all_ways(&HandshakeConfig::default(), &minimal("")).unwrap();
+    assert_eq!(
+        (req.host.as_str(), req.target.as_str()),
+        ("server.example.com", "/chat")
+    );
+}
+
+#[test]
+fn other_target_forms_are_400() {
+    for target in [
+        "*",
+        "example.com:443",
+        "chat",
+        "?x=1",
+        "ftp://example.com/chat",
+        "http:///chat",
+        "http://user@example.com/chat",
+        "http:/chat",
+        "ws://exa mple.com/",
+    ] {
+        let input = with_lines(&format!("GET {target} HTTP/1.1"), GOOD);
+        let e = server_feed(&HandshakeConfig::default(), &[&input]).unwrap_err();
+        assert!(
+            matches!(
+                e.error,
+                HandshakeError::InvalidTarget | HandshakeError::Malformed(_)
+            ),
+            "{target}: {:?}",
+            e.error
+        );
+        assert_eq!(status_of(&e.response), 400, "{target}");
+    }
+    for target in [
+        "*",
+        "example.com:443",
+        "chat",
+        "ftp://h/x",
+        "http:///x",
+        "http://u@h/",
+    ] {
+        let (e, _) = rejected(&with_lines(&format!("GET {target} HTTP/1.1"), GOOD));
+        assert_eq!(e, HandshakeError::InvalidTarget, "{target}");
+    }
+}
+
+#[test]
 fn control_bytes_in_written_headers_are_refused() {
     let make = || {
         server_feed(&HandshakeConfig::default(), &[&minimal("")])

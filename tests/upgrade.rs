@@ -5,7 +5,7 @@ mod common;
 
 use common::{client_seeded, drain, frames};
 use sansws::entropy::Entropy;
-use sansws::handshake::{Accept, ClientRequest, HandshakeConfig};
+use sansws::handshake::{Accept, ClientRequest, HandshakeConfig, HandshakeError};
 use sansws::{Config, Connection, Error, Event, SendError, State, Transport};
 
 const REQUEST: &[u8] = b"GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
@@ -175,3 +175,29 @@ fn client_refuses_a_wrong_accept_value() {
         "no close frame: the connection never opened"
     );
 }
+
+#[test]
+fn a_request_body_is_never_read_as_frames() {
+    let mut client = client_seeded(Config::default(), 4);
+    client.send_text("smuggled").unwrap();
+    let frame = drain(&mut client);
+    let head = String::from_utf8(REQUEST.to_vec()).unwrap().replace(
+        "\r\n\r\n",
+        &format!("\r\nContent-Length: {}\r\n\r\n", frame.len()),
+    );
+    let mut wire = head.into_bytes();
+    wire.extend_from_slice(&frame);
+    for cut in 0..=wire.len() {
+        let mut server = Connection::server_upgrade(Config::default(), HandshakeConfig::default());
+        let events = events_after(&mut server, &[&wire[..cut], &wire[cut..]]);
+        assert_eq!(
+            events,
+            vec![Err(Error::Handshake(HandshakeError::RequestBody))],
+            "cut {cut}"
+        );
+        let out = String::from_utf8(drain(&mut server)).unwrap();
+        assert!(out.starts_with("HTTP/1.1 400 "), "{out}");
+        assert_eq!(server.transport(), Transport::Close);
+    }
+}
+

@@ -39,11 +39,14 @@ pub struct Rejection {
 pub struct UpgradeRequest {
     /// The request method (always `GET` here).
     pub method: String,
-    /// The request target: path and query, as sent.
+    /// The request target: path and query, as sent (`/chat?room=1`). For an absolute-form
+    /// target (`GET ws://example.com/chat HTTP/1.1`), the path and query of that URI, `/` when
+    /// it has no path.
     pub target: String,
     /// Every header, in order.
     pub headers: Vec<Header>,
-    /// The `Host` header.
+    /// The host the request is for: the `Host` header, or the authority of an absolute-form
+    /// target, which takes precedence over `Host` (RFC 9112 §3.2.2).
     pub host: String,
     /// The `Origin` header, if sent (browsers always send it: check it against CSRF-style
     /// cross-site connections).
@@ -148,11 +151,14 @@ impl ServerHandshake {
         if req.version != Some(1) {
             return Err(HandshakeError::HttpVersion);
         }
+        let (authority, target) = split_target(req.path.unwrap_or_default())?;
         let headers = own_headers(req.headers);
-        let host = headers
+        check_no_body(&headers)?;
+        let host_header = headers
             .single("host")
             .and_then(|h| core::str::from_utf8(h).ok())
             .ok_or(HandshakeError::Host)?;
+        let host = authority.unwrap_or(host_header);
         if !list_contains(headers.values("upgrade"), "websocket") {
             return Err(HandshakeError::NotWebSocketUpgrade);
         }
@@ -169,7 +175,7 @@ impl ServerHandshake {
             .ok_or(HandshakeError::InvalidKey)?;
         Ok(UpgradeRequest {
             method: method.into(),
-            target: req.path.unwrap_or_default().into(),
+            target,
             host: host.into(),
             key: key.into(),
             origin: fields.origin,
@@ -180,6 +186,81 @@ impl ServerHandshake {
             negotiators: self.config.extensions.clone(),
         })
     }
+}
+
+/// Splits a request target (RFC 9112 §3.2) into the authority, for absolute-form, and the path
+/// and query. Origin-form (`/chat?x=1`) is kept as sent; absolute-form with a `ws`, `wss`,
+/// `http` or `https` URI gives its authority (without userinfo, which is refused) and its path
+/// and query (`/` for an empty path). Anything else (`*`, authority-form, a relative
+/// reference) is refused.
+fn split_target(target: &str) -> Result<(Option<&str>, String), HandshakeError> {
+    if target.starts_with('/') {
+        return Ok((None, target.into()));
+    }
+    let (scheme, rest) = target
+        .split_once("://")
+        .ok_or(HandshakeError::InvalidTarget)?;
+    if !["ws", "wss", "http", "https"]
+        .iter()
+        .any(|s| s.eq_ignore_ascii_case(scheme))
+    {
+        return Err(HandshakeError::InvalidTarget);
+    }
+    let (authority, path) = rest.split_at(rest.find(['/', '?', '#']).unwrap_or(rest.len()));
+    if !is_valid_authority(authority) || path.starts_with('#') {
+        return Err(HandshakeError::InvalidTarget);
+    }
+    let path = if path.starts_with('/') {
+        String::from(path)
+    } else {
+        let mut p = String::from("/");
+        p.push_str(path);
+        p
+    };
+    Ok((Some(authority), path))
+}
+
+/// A URI authority a WebSocket request may name: a non-empty host (a bracketed IP literal or
+/// a name) and an optional numeric port; no userinfo (`user@`, RFC 9110 §4.2.4).
+fn is_valid_authority(authority: &str) -> bool {
+    if authority.contains('@') {
+        return false;
+    }
+    let (host, port) = if authority.starts_with('[') {
+        match authority.find(']') {
+            Some(i) => authority.split_at(i + 1),
+            None => return false,
+        }
+    } else {
+        authority.split_at(authority.find(':').unwrap_or(authority.len()))
+    };
+    let host_ok = if host.starts_with('[') {
+        host.len() > 2
+    } else {
+        !host.is_empty() && !host.contains(['[', ']'])
+    };
+    let port_ok = port.is_empty()
+        || port
+            .strip_prefix(':')
+            .is_some_and(|digits| digits.bytes().all(|b| b.is_ascii_digit()));
+    host_ok && port_ok
+}
+
+/// An upgrade request carries no body (RFC 6455 §4.1 describes a GET without one): any
+/// `Transfer-Encoding`, or a `Content-Length` that is not 0, is refused, so that body bytes
+/// are never mistaken for frames.
+fn check_no_body(headers: &[Header]) -> Result<(), HandshakeError> {
+    if headers.values("transfer-encoding").next().is_some() {
+        return Err(HandshakeError::RequestBody);
+    }
+    for value in headers.values("content-length") {
+        for element in value.split(|&b| b == b',').map(trim_ows) {
+            if element.is_empty() || element.iter().any(|&b| b != b'0') {
+                return Err(HandshakeError::RequestBody);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The fields both HTTP/1.1 and HTTP/2-3 requests carry the same way.
