@@ -5,7 +5,8 @@ mod util;
 
 use sansws::extensions::ExtensionOffer;
 use sansws::handshake::{
-    accept_key, error_response, Accept, HandshakeConfig, HandshakeError, ServerHandshake,
+    accept_key, error_response, reject_response, Accept, HandshakeConfig, HandshakeError,
+    ServerHandshake,
 };
 use util::*;
 
@@ -253,7 +254,8 @@ fn plain_get_gets_426_not_a_hang() {
         (HandshakeError::NotWebSocketUpgrade, 426)
     );
     assert!(has_line(&resp, "Upgrade: websocket"));
-    assert!(has_line(&resp, "Connection: close"));
+    assert!(has_line(&resp, "Connection: Upgrade, close"));
+    assert!(has_line(&resp, "Sec-WebSocket-Version: 13"));
     let text = String::from_utf8(resp).unwrap();
     let (head, body) = text.split_once("\r\n\r\n").unwrap();
     assert!(head.contains(&format!("Content-Length: {}", body.len())));
@@ -673,6 +675,120 @@ fn request_with_a_body_is_400() {
     }
 }
 
+/// Checks the framing of an error response: one status line, `Content-Length` equal to the
+/// body length, exactly one `Connection` header; returns the head's lines.
+fn well_formed_error(resp: &[u8]) -> Vec<String> {
+    let text = String::from_utf8(resp.to_vec()).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").expect("head ends");
+    let lines: Vec<String> = head.split("\r\n").map(String::from).collect();
+    let status = status_of(resp);
+    assert!((300..600).contains(&status), "{text}");
+    assert!(
+        lines[0].starts_with(&format!("HTTP/1.1 {status} ")),
+        "{text}"
+    );
+    for l in &lines[1..] {
+        let (name, value) = l.split_once(": ").expect("name: value");
+        assert!(!name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic() && b != b':'));
+        assert!(value
+            .bytes()
+            .all(|b| b == b'\t' || (b' '..=b'~').contains(&b)));
+    }
+    let count = |name: &str| {
+        lines
+            .iter()
+            .filter(|l| l.to_ascii_lowercase().starts_with(&format!("{name}: ")))
+            .count()
+    };
+    assert_eq!(count("connection"), 1, "{text}");
+    assert_eq!(count("content-length"), 1, "{text}");
+    assert!(
+        has_line(resp, &format!("Content-Length: {}", body.len())),
+        "{text}"
+    );
+    lines
+}
+
+#[test]
+fn version_426_says_how_to_upgrade() {
+    // RFC 9110 §15.5.22: a 426 carries Upgrade, and whoever sends Upgrade also sends the
+    // "upgrade" connection option (§7.8); RFC 6455 §4.2.2 adds the version.
+    let (e, resp) = rejected(&with_lines(
+        "GET / HTTP/1.1",
+        &[
+            "Host: h",
+            "Upgrade: websocket",
+            "Connection: Upgrade",
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+            "Sec-WebSocket-Version: 8",
+        ],
+    ));
+    assert_eq!(e, HandshakeError::UnsupportedVersion);
+    well_formed_error(&resp);
+    assert_eq!(status_of(&resp), 426);
+    assert!(has_line(&resp, "Upgrade: websocket"));
+    assert!(has_line(&resp, "Connection: Upgrade, close"));
+    assert!(has_line(&resp, "Sec-WebSocket-Version: 13"));
+}
+
+#[test]
+fn every_error_response_is_well_formed() {
+    let upgrade_errors = [
+        HandshakeError::NotWebSocketUpgrade,
+        HandshakeError::UnsupportedVersion,
+    ];
+    let others = [
+        HandshakeError::HeadTooLarge { limit: 1 },
+        HandshakeError::TooManyHeaders { limit: 1 },
+        HandshakeError::Malformed("x"),
+        HandshakeError::Method,
+        HandshakeError::HttpVersion,
+        HandshakeError::Host,
+        HandshakeError::ConnectionNotUpgrade,
+        HandshakeError::InvalidKey,
+        HandshakeError::InvalidSubprotocol,
+        HandshakeError::RequestBody,
+        HandshakeError::InvalidTarget,
+        HandshakeError::InvalidH2Header("x"),
+        HandshakeError::SubprotocolNotOffered("x".into()),
+        HandshakeError::InvalidHeader("x".into()),
+        HandshakeError::InvalidStatus(200),
+    ];
+    for e in &upgrade_errors {
+        let resp = error_response(e);
+        well_formed_error(&resp);
+        assert_eq!(status_of(&resp), 426, "{e:?}");
+        assert!(has_line(&resp, "Upgrade: websocket"), "{e:?}");
+        assert!(has_line(&resp, "Connection: Upgrade, close"), "{e:?}");
+        assert!(has_line(&resp, "Sec-WebSocket-Version: 13"), "{e:?}");
+    }
+    for e in &others {
+        let resp = error_response(e);
+        let lines = well_formed_error(&resp);
+        assert!(has_line(&resp, "Connection: close"), "{e:?}");
+        assert!(!lines.iter().any(|l| l.starts_with("Upgrade")), "{e:?}");
+        assert_eq!(has_line(&resp, "Allow: GET"), *e == HandshakeError::Method);
+    }
+    // Application rejections: framed the same way; a 426 gets its Upgrade, a 405 its Allow.
+    let resp = reject_response(426, &[], b"").unwrap();
+    well_formed_error(&resp);
+    assert!(has_line(&resp, "Upgrade: websocket"));
+    assert!(has_line(&resp, "Connection: Upgrade, close"));
+    let resp = reject_response(426, &[("Upgrade", "websocket")], b"").unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&resp)
+            .matches("Upgrade: websocket")
+            .count(),
+        1
+    );
+    let resp = reject_response(405, &[], b"").unwrap();
+    well_formed_error(&resp);
+    assert!(has_line(&resp, "Allow: GET"));
+    let resp = reject_response(301, &[("Location", "/elsewhere")], b"moved").unwrap();
+    well_formed_error(&resp);
+    assert!(has_line(&resp, "Connection: close"));
+}
+
 #[test]
 fn absolute_form_target_names_the_host() {
     // RFC 9112 §3.2.2: the authority of an absolute-form target is the host; Host is still
@@ -738,6 +854,25 @@ fn other_target_forms_are_400() {
     ] {
         let (e, _) = rejected(&with_lines(&format!("GET {target} HTTP/1.1"), GOOD));
         assert_eq!(e, HandshakeError::InvalidTarget, "{target}");
+    }
+}
+
+#[test]
+fn rejection_status_must_be_an_error_or_redirect() {
+    let (req, _) = server_feed(&HandshakeConfig::default(), &[&minimal("")]).unwrap();
+    for status in [0, 99, 100, 101, 200, 204, 299, 600, 1000, u16::MAX] {
+        assert_eq!(
+            req.reject(status, &[], b""),
+            Err(HandshakeError::InvalidStatus(status))
+        );
+        assert_eq!(
+            reject_response(status, &[], b""),
+            Err(HandshakeError::InvalidStatus(status))
+        );
+    }
+    for status in [300, 302, 400, 403, 404, 429, 500, 503, 599] {
+        let resp = req.reject(status, &[], b"").unwrap();
+        assert_eq!(status_of(&resp), status);
     }
 }
 
