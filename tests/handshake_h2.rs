@@ -86,7 +86,7 @@ fn round_trip_with_extension_and_subprotocol() {
     let request = ClientRequest::new("server.example.com", "/chat")
         .subprotocol("chat")
         .subprotocol("superchat");
-    let (client, fields) = client_request(&request, "https", &config).unwrap();
+    let (mut client, fields) = client_request(&request, "https", &config).unwrap();
 
     let req = parse_request(
         fields.iter().map(|(n, v)| (n.as_str(), v.as_str())),
@@ -130,7 +130,7 @@ fn round_trip_with_extension_and_subprotocol() {
         )
         .unwrap()
     {
-        ClientOutcome::Accepted(a) => {
+        Some(ClientOutcome::Accepted(a)) => {
             assert_eq!(a.negotiated.subprotocol.as_deref(), Some("superchat"));
             assert_eq!(a.negotiated.extensions.len(), 1);
             assert!(a.leftover.is_empty());
@@ -176,9 +176,10 @@ fn server_rules() {
     }
     let version = server_error(&replace("sec-websocket-version", Some("8")));
     assert_eq!(version, HandshakeError::UnsupportedVersion);
+    // Not 426: a 426 must carry Upgrade (RFC 9110 §15.5.22), which HTTP/2 and HTTP/3 forbid.
     assert_eq!(
         error_fields(&version),
-        pairs(&[(":status", "426"), ("sec-websocket-version", "13")])
+        pairs(&[(":status", "400"), ("sec-websocket-version", "13")])
     );
     assert_eq!(
         server_error(&replace("sec-websocket-version", None)),
@@ -278,7 +279,7 @@ fn client_response_rules() {
     };
 
     match check(&[(":status", "403"), ("content-type", "text/plain")]).unwrap() {
-        ClientOutcome::Rejected(r) => {
+        Some(ClientOutcome::Rejected(r)) => {
             assert_eq!(r.status, 403);
             assert_eq!(r.headers.len(), 1);
         }
@@ -286,7 +287,7 @@ fn client_response_rules() {
     }
     assert!(matches!(
         check(&[(":status", "200")]).unwrap(),
-        ClientOutcome::Accepted(_)
+        Some(ClientOutcome::Accepted(_))
     ));
     assert_eq!(
         check(&[(":status", "200"), ("sec-websocket-protocol", "other")]).unwrap_err(),
@@ -308,6 +309,9 @@ fn client_response_rules() {
         &[][..],
         &[(":status", "2000")],
         &[(":status", "ok")],
+        &[(":status", "099")],
+        &[(":status", "600")],
+        &[(":status", "101")],
         &[(":path", "/")],
         &[(":status", "200"), ("Server", "x")],
     ] {
@@ -316,4 +320,190 @@ fn client_response_rules() {
             "{bad:?}"
         );
     }
+}
+
+#[test]
+fn interim_responses_are_not_the_answer() {
+    // A 1xx header block (e.g. 103 Early Hints) is not the final answer and does not use up
+    // the handshake: the caller passes it, then keeps waiting for the 200.
+    let x = TestNegotiator::new("x-test", 0x40);
+    let config = config_with(&[x]);
+    let request = ClientRequest::new("h", "/").subprotocol("chat");
+    let (mut client, _) = client_request(&request, "https", &config).unwrap();
+    assert!(client
+        .response([(":status", "103"), ("link", "</s.css>; rel=preload")])
+        .unwrap()
+        .is_none());
+    assert!(client.response([(":status", "100")]).unwrap().is_none());
+    match client
+        .response([
+            (":status", "200"),
+            ("sec-websocket-protocol", "chat"),
+            ("sec-websocket-extensions", "x-test"),
+        ])
+        .unwrap()
+    {
+        Some(ClientOutcome::Accepted(a)) => {
+            assert_eq!(a.negotiated.subprotocol.as_deref(), Some("chat"));
+            assert_eq!(a.negotiated.extensions.len(), 1);
+            assert!(a.headers.iter().all(|h| h.name != "link"));
+        }
+        other => panic!("{other:?}"),
+    }
+    // The answer came: nothing more is read.
+    assert_eq!(
+        client.response([(":status", "200")]).unwrap_err(),
+        HandshakeError::Finished
+    );
+    // An interim response, then a refusal.
+    let (mut client, _) = client_request(&request, "https", &config).unwrap();
+    assert!(client.response([(":status", "103")]).unwrap().is_none());
+    match client.response([(":status", "404")]).unwrap() {
+        Some(ClientOutcome::Rejected(r)) => assert_eq!(r.status, 404),
+        other => panic!("{other:?}"),
+    }
+    // An invalid answer ends the handshake too.
+    let (mut client, _) = client_request(&request, "https", &config).unwrap();
+    assert!(client.response([(":status", "x")]).is_err());
+    assert_eq!(
+        client.response([(":status", "200")]).unwrap_err(),
+        HandshakeError::Finished
+    );
+}
+
+#[test]
+fn server_field_rules_of_rfc9113() {
+    let with = |extra: (&'static str, &'static str)| {
+        let mut v = GOOD.to_vec();
+        v.push(extra);
+        parse_request(
+            v.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())),
+            &HandshakeConfig::default(),
+        )
+    };
+    for extra in [
+        ("te", "gzip"),
+        ("te", "trailers, gzip"),
+        ("host", "other.example.com"),
+        ("host", "server.example.com:8443"),
+        ("x y", "v"),
+        ("x:y", "v"),
+        ("x\0", "v"),
+        ("", "v"),
+        ("\u{e9}", "v"),
+        ("x-v", "a\rb"),
+        ("x-v", "a\nb"),
+        ("x-v", "a\0b"),
+        ("x-v", " leading"),
+        ("x-v", "trailing "),
+        ("x-v", "\ttab"),
+        ("x-v", "tab\t"),
+    ] {
+        let e = with(extra).unwrap_err();
+        assert!(
+            matches!(e, HandshakeError::InvalidH2Header(_)),
+            "{extra:?}: {e:?}"
+        );
+        assert_eq!(
+            error_fields(&e)[0],
+            (":status".to_string(), "400".to_string())
+        );
+    }
+    for extra in [
+        ("te", "trailers"),
+        ("te", "Trailers"),
+        ("host", "server.example.com"),
+        ("host", "Server.Example.COM"),
+        ("x-v", "inner space\tand tab"),
+        ("x-v", ""),
+        ("x-u", "caf\u{e9}"),
+    ] {
+        assert!(with(extra).is_ok(), "{extra:?}");
+    }
+    // A pseudo-header value is checked too.
+    let e = server_error(&replace(":path", Some("/a\r\nb")));
+    assert!(matches!(e, HandshakeError::InvalidH2Header(_)), "{e:?}");
+}
+
+#[test]
+fn client_field_rules_of_rfc9113() {
+    let request = ClientRequest::new("h", "/");
+    let check = |fields: &[(&str, &str)]| {
+        client_request(&request, "https", &HandshakeConfig::default())
+            .unwrap()
+            .0
+            .response(fields.iter().copied())
+    };
+    for extra in [
+        ("te", "gzip"),
+        ("x y", "v"),
+        ("x:y", "v"),
+        ("x-v", "a\nb"),
+        ("x-v", "a\0b"),
+        ("x-v", " v"),
+        ("x-v", "v "),
+    ] {
+        let e = check(&[(":status", "200"), extra]).unwrap_err();
+        assert!(
+            matches!(e, HandshakeError::InvalidH2Header(_)),
+            "{extra:?}: {e:?}"
+        );
+        // The same rules apply to a refusal and to an interim response.
+        let e = check(&[(":status", "403"), extra]).unwrap_err();
+        assert!(
+            matches!(e, HandshakeError::InvalidH2Header(_)),
+            "{extra:?}: {e:?}"
+        );
+        let e = check(&[(":status", "103"), extra]).unwrap_err();
+        assert!(
+            matches!(e, HandshakeError::InvalidH2Header(_)),
+            "{extra:?}: {e:?}"
+        );
+    }
+    assert!(check(&[(":status", "200"), ("te", "trailers")]).is_ok());
+}
+
+#[test]
+fn written_fields_follow_rfc9113() {
+    let config = HandshakeConfig::default();
+    // The client's extra headers: no te other than trailers, no control bytes, trimmed.
+    for request in [
+        ClientRequest::new("h", "/").header("TE", "gzip"),
+        ClientRequest::new("h", "/").header("X-V", "a\x01"),
+        ClientRequest::new("h", "/").header("Keep-Alive", "1"),
+    ] {
+        assert!(
+            matches!(
+                client_request(&request, "https", &config),
+                Err(HandshakeError::InvalidHeader(_))
+            ),
+            "{request:?}"
+        );
+    }
+    let (_, fields) = client_request(
+        &ClientRequest::new("h", "/")
+            .header("TE", "trailers")
+            .header("X-V", "  padded\t"),
+        "https",
+        &config,
+    )
+    .unwrap();
+    assert!(fields.contains(&("te".into(), "trailers".into())));
+    assert!(fields.contains(&("x-v".into(), "padded".into())));
+    // The server's extra headers likewise.
+    let accept = |a: Accept| {
+        parse_request(GOOD.iter().copied(), &config)
+            .unwrap()
+            .accept(a)
+    };
+    assert!(matches!(
+        accept(Accept::new().header("te", "gzip")),
+        Err(HandshakeError::InvalidHeader(_))
+    ));
+    assert!(matches!(
+        accept(Accept::new().header("x-v", "a\x7f")),
+        Err(HandshakeError::InvalidHeader(_))
+    ));
+    let ok = accept(Accept::new().header("X-V", " padded ")).unwrap();
+    assert!(ok.fields.contains(&("x-v".into(), "padded".into())));
 }

@@ -29,7 +29,8 @@ pub struct ClientRequest {
     pub origin: Option<String>,
     /// Subprotocols to offer, most preferred first (each a token).
     pub subprotocols: Vec<String>,
-    /// Extra request headers (e.g. `Authorization`, `Cookie`).
+    /// Extra request headers (e.g. `Authorization`, `Cookie`): names are tokens, values have no
+    /// control byte other than HTAB (surrounding spaces and tabs are trimmed).
     pub headers: Vec<(String, String)>,
 }
 
@@ -113,7 +114,10 @@ pub(crate) fn request_fields(
         if !is_safe_value(origin.as_bytes()) {
             return Err(HandshakeError::InvalidHeader(String::from("origin")));
         }
-        fields.push((String::from("Origin"), origin.clone()));
+        fields.push((
+            String::from("Origin"),
+            String::from(origin.trim_matches([' ', '\t'])),
+        ));
     }
     if !request.subprotocols.is_empty() {
         if !request.subprotocols.iter().all(|p| is_token(p)) {
@@ -138,7 +142,7 @@ pub(crate) fn request_fields(
         if reserved || !is_token(name) || !is_safe_value(value.as_bytes()) {
             return Err(HandshakeError::InvalidHeader(name.clone()));
         }
-        fields.push((name.clone(), value.clone()));
+        fields.push((name.clone(), String::from(value.trim_matches([' ', '\t']))));
     }
     let expect = Expectations {
         subprotocols: request.subprotocols.clone(),

@@ -65,7 +65,8 @@ pub struct UpgradeRequest {
 pub struct Accept {
     /// The subprotocol to use; must be one the client offered.
     pub subprotocol: Option<String>,
-    /// Extra response headers (e.g. `Set-Cookie`), names as tokens, values without CR/LF.
+    /// Extra response headers (e.g. `Set-Cookie`): names are tokens, values have no control
+    /// byte other than HTAB (surrounding spaces and tabs are trimmed).
     pub headers: Vec<(String, String)>,
 }
 
@@ -335,7 +336,12 @@ pub(crate) fn answer(
         ));
         extensions.push(extension);
     }
-    fields.extend(accept.headers);
+    fields.extend(
+        accept
+            .headers
+            .into_iter()
+            .map(|(name, value)| (name, String::from(value.trim_matches([' ', '\t'])))),
+    );
     Ok((
         fields,
         Negotiated {
