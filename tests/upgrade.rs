@@ -177,6 +177,79 @@ fn client_refuses_a_wrong_accept_value() {
 }
 
 #[test]
+fn end_of_input_during_the_handshake_is_an_error() {
+    // Server: the request stops short, at every length (including nothing at all).
+    for cut in 0..REQUEST.len() {
+        let mut server = Connection::server_upgrade(Config::default(), HandshakeConfig::default());
+        server.receive(&REQUEST[..cut]);
+        server.receive_eof();
+        assert_eq!(
+            server.next_event(),
+            Some(Err(Error::Handshake(HandshakeError::UnexpectedEof))),
+            "cut {cut}"
+        );
+        assert_eq!(server.next_event(), None);
+        assert_eq!(server.transport(), Transport::Close);
+        assert_eq!(server.state(), State::Closed);
+        assert_eq!(server.output_len(), 0, "nobody is left to read a response");
+    }
+    // The whole request, then end of input: the request is still handed out, and the
+    // application decides; once open, the connection reports the end as usual.
+    let mut server = Connection::server_upgrade(Config::default(), HandshakeConfig::default());
+    server.receive(REQUEST);
+    server.receive_eof();
+    assert_eq!(server.next_event(), Some(Ok(Event::UpgradeRequest)));
+    assert_eq!(server.next_event(), None);
+    server.accept(Accept::new()).unwrap();
+    assert_eq!(server.next_event(), Some(Err(Error::UnexpectedEof)));
+
+    // Client: the response stops short.
+    let config = HandshakeConfig::default();
+    let request = ClientRequest::new("example.com", "/");
+    let response = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n";
+    for cut in 0..response.len() {
+        let mut client =
+            Connection::client_upgrade(Config::default(), &config, &request, fixed_entropy())
+                .unwrap();
+        drain(&mut client);
+        client.receive(&response[..cut]);
+        client.receive_eof();
+        assert_eq!(
+            client.next_event(),
+            Some(Err(Error::Handshake(HandshakeError::UnexpectedEof))),
+            "cut {cut}"
+        );
+        assert_eq!(client.next_event(), None);
+        assert_eq!(client.transport(), Transport::Close);
+        assert_eq!(client.output_len(), 0);
+    }
+}
+
+#[test]
+fn failed_accept_stops_reading() {
+    let mut server = Connection::server_upgrade(Config::default(), HandshakeConfig::default());
+    server.receive(REQUEST);
+    assert_eq!(server.next_event(), Some(Ok(Event::UpgradeRequest)));
+    // Frames that arrive while the application decides stay buffered...
+    let mut client = client_seeded(Config::default(), 3);
+    client.send_text("early").unwrap();
+    let early = drain(&mut client);
+    assert_eq!(server.receive(&early), early.len());
+    // ...until the application's accept fails (subprotocol not offered): like a rejection,
+    // the connection drops its input and reads nothing more.
+    assert_eq!(
+        server.accept(Accept::new().subprotocol("nope")),
+        Err(HandshakeError::SubprotocolNotOffered("nope".into()))
+    );
+    assert_eq!(server.buffered_input(), 0);
+    assert_eq!(server.receive(&early), 0);
+    assert_eq!(server.next_event(), None);
+    assert_eq!(server.transport(), Transport::Close);
+    let out = String::from_utf8(drain(&mut server)).unwrap();
+    assert!(out.starts_with("HTTP/1.1 500 "), "{out}");
+}
+
+#[test]
 fn a_request_body_is_never_read_as_frames() {
     let mut client = client_seeded(Config::default(), 4);
     client.send_text("smuggled").unwrap();

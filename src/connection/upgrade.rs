@@ -103,8 +103,10 @@ impl Connection {
                 Ok(())
             }
             Err(error) => {
+                // Like a rejection: the error response goes out, nothing more is read.
                 self.tx.write_raw(&crate::handshake::error_response(&error));
                 self.failed = true;
+                self.rx.shut(&self.config);
                 Err(error)
             }
         }
@@ -151,13 +153,16 @@ impl Connection {
         }
     }
 
-    /// Runs the handshake on the bytes received so far.
+    /// Runs the handshake on the bytes received so far. If the transport's read side ended
+    /// before the request or response head did, the handshake fails with
+    /// [`HandshakeError::UnexpectedEof`] (no response is queued: the peer stopped sending).
     pub(super) fn poll_handshake(&mut self) -> Option<Result<Event, Error>> {
         match &mut self.phase {
             Phase::Open | Phase::Deciding(_) | Phase::Refused => None,
             Phase::ReadingRequest(hs) => {
                 let input = self.rx.take_input();
                 match hs.receive(&input) {
+                    Ok(None) if self.eof => self.refuse(HandshakeError::UnexpectedEof),
                     Ok(None) => None,
                     Ok(Some(request)) => {
                         self.phase = Phase::Deciding(Box::new(request));
@@ -172,6 +177,7 @@ impl Connection {
             Phase::ReadingResponse(hs) => {
                 let input = self.rx.take_input();
                 match hs.receive(&input) {
+                    Ok(None) if self.eof => self.refuse(HandshakeError::UnexpectedEof),
                     Ok(None) => None,
                     Ok(Some(ClientOutcome::Accepted(accepted))) => {
                         self.open_with(accepted.negotiated, accepted.leftover);
