@@ -2,6 +2,8 @@
 //! frames after the request or response decoded whatever the chunking.
 
 mod common;
+#[path = "handshake_util.rs"]
+mod util;
 
 use common::{client_seeded, drain, frames};
 use sansws::entropy::Entropy;
@@ -274,3 +276,269 @@ fn a_request_body_is_never_read_as_frames() {
     }
 }
 
+#[cfg(feature = "deflate")]
+mod separate_handshake {
+    //! The handshake run on its own (HTTP/1.1, or HTTP/2 extended CONNECT), its result turned
+    //! into a connection with `after_handshake`: the same state machine then runs over the
+    //! stream, extension included, with the bytes that came with the handshake decoded first.
+
+    use std::sync::Arc;
+
+    use super::common::{client_seeded, drain, frames};
+    use super::util::{chunkings, counting_entropy};
+    use sansws::extensions::deflate::{DeflateConfig, PerMessageDeflate};
+    use sansws::handshake::h2;
+    use sansws::handshake::{
+        Accept, ClientHandshake, ClientOutcome, ClientRequest, HandshakeConfig, Negotiated,
+        ServerHandshake,
+    };
+    use sansws::{Config, Connection, Event};
+
+    fn config() -> HandshakeConfig {
+        HandshakeConfig::default()
+            .with_extension(Arc::new(PerMessageDeflate::new(DeflateConfig::default())))
+    }
+
+    const TEXT: &str = "hello hello hello hello hello hello";
+
+    /// Collects the events of what `conn` already holds, then of each of `chunks` in turn.
+    fn events(conn: &mut Connection, chunks: &[&[u8]]) -> Vec<Event> {
+        let mut out = Vec::new();
+        for c in std::iter::once(&&[][..]).chain(chunks) {
+            assert_eq!(conn.receive(c), c.len());
+            while let Some(e) = conn.next_event() {
+                out.push(e.unwrap());
+            }
+        }
+        out
+    }
+
+    /// The messages each side sends first: compressed text (RSV1 set), binary and a ping.
+    fn send_script(conn: &mut Connection) -> Vec<u8> {
+        conn.send_text(TEXT).unwrap();
+        conn.send_binary(b"\x00\x01\x02").unwrap();
+        conn.send_ping(b"p").unwrap();
+        let wire = drain(conn);
+        assert_eq!(wire[0] & 0x40, 0x40, "the text went through the extension");
+        wire
+    }
+
+    fn expected() -> Vec<Event> {
+        vec![
+            Event::Text(TEXT.into()),
+            Event::Binary(vec![0u8, 1, 2].into()),
+            Event::Ping("p".into()),
+        ]
+    }
+
+    fn server_from(negotiated: Negotiated, leftover: &[u8]) -> Connection {
+        let conn = Connection::server(Config::default()).after_handshake(negotiated, leftover);
+        assert_eq!(
+            conn.extension().map(|e| e.name()),
+            Some("permessage-deflate")
+        );
+        conn
+    }
+
+    fn client_from(negotiated: Negotiated, leftover: &[u8]) -> Connection {
+        let conn = client_seeded(Config::default(), 11).after_handshake(negotiated, leftover);
+        assert_eq!(
+            conn.extension().map(|e| e.name()),
+            Some("permessage-deflate")
+        );
+        conn
+    }
+
+    #[test]
+    fn http1_handshake_then_connection_with_pipelined_frames() {
+        let config = config();
+        let request = ClientRequest::new("example.com", "/chat").subprotocol("chat");
+        let new_client =
+            || ClientHandshake::new(&request, &config, &mut counting_entropy()).unwrap();
+        let (mut client_hs, request_bytes) = new_client();
+        let mut server_hs = ServerHandshake::new(config.clone());
+        let req = server_hs.receive(&request_bytes).unwrap().unwrap();
+        let server_ok = req.accept(Accept::new().subprotocol("chat")).unwrap();
+        let response = server_ok.response.clone();
+        let Some(ClientOutcome::Accepted(client_ok)) = client_hs.receive(&response).unwrap() else {
+            panic!("not accepted")
+        };
+        let mut client = client_from(client_ok.negotiated, &client_ok.leftover);
+        assert_eq!(client.subprotocol(), Some("chat"));
+        let client_frames = send_script(&mut client);
+        let mut server = server_from(server_ok.negotiated, &server_ok.leftover);
+        let server_frames = send_script(&mut server);
+
+        // Server: the request with the client's first frames right behind it, at every split.
+        let mut wire = request_bytes.clone();
+        wire.extend_from_slice(&client_frames);
+        for chunks in chunkings(&wire) {
+            let mut hs = ServerHandshake::new(config.clone());
+            let mut got = Vec::new();
+            let mut server: Option<Connection> = None;
+            for c in &chunks {
+                match &mut server {
+                    Some(conn) => got.extend(events(conn, &[c])),
+                    None => {
+                        if let Some(req) = hs.receive(c).unwrap() {
+                            let ok = req.accept(Accept::new().subprotocol("chat")).unwrap();
+                            assert_eq!(ok.response, response);
+                            let mut conn = server_from(ok.negotiated, &ok.leftover);
+                            got.extend(events(&mut conn, &[]));
+                            server = Some(conn);
+                        }
+                    }
+                }
+            }
+            assert_eq!(
+                got,
+                expected(),
+                "{:?}",
+                chunks.iter().map(|c| c.len()).collect::<Vec<_>>()
+            );
+            let mut server = server.unwrap();
+            assert_eq!(server.subprotocol(), Some("chat"));
+            // The pong for the client's ping is queued, unmasked, and reads as a pong.
+            let pong = drain(&mut server);
+            assert_eq!(frames(&pong), vec![(0xA, true, b"p".to_vec())]);
+            let mut fresh = client_from_fresh(&config, &request, &response);
+            assert_eq!(events(&mut fresh, &[&pong]), vec![Event::Pong("p".into())]);
+        }
+
+        // Client: the 101 with the server's first frames right behind it, at every split.
+        let mut wire = response.clone();
+        wire.extend_from_slice(&server_frames);
+        for chunks in chunkings(&wire) {
+            let (mut hs, _) = new_client();
+            let mut got = Vec::new();
+            let mut client: Option<Connection> = None;
+            for c in &chunks {
+                match &mut client {
+                    Some(conn) => got.extend(events(conn, &[c])),
+                    None => match hs.receive(c).unwrap() {
+                        None => {}
+                        Some(ClientOutcome::Accepted(ok)) => {
+                            let mut conn = client_from(ok.negotiated, &ok.leftover);
+                            got.extend(events(&mut conn, &[]));
+                            client = Some(conn);
+                        }
+                        Some(other) => panic!("{other:?}"),
+                    },
+                }
+            }
+            assert_eq!(
+                got,
+                expected(),
+                "{:?}",
+                chunks.iter().map(|c| c.len()).collect::<Vec<_>>()
+            );
+        }
+    }
+
+    /// A client connection freshly through the handshake (a fresh decompressor).
+    fn client_from_fresh(
+        config: &HandshakeConfig,
+        request: &ClientRequest,
+        response: &[u8],
+    ) -> Connection {
+        let (mut hs, _) = ClientHandshake::new(request, config, &mut counting_entropy()).unwrap();
+        match hs.receive(response).unwrap() {
+            Some(ClientOutcome::Accepted(ok)) => client_from(ok.negotiated, &ok.leftover),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn h2_extended_connect_then_connection_over_the_stream() {
+        let config = config();
+        let request = ClientRequest::new("example.com", "/chat").subprotocol("chat");
+        let handshake = || {
+            let (mut client_hs, fields) = h2::client_request(&request, "https", &config).unwrap();
+            let req = h2::parse_request(
+                fields.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+                &config,
+            )
+            .unwrap();
+            let server_ok = req.accept(Accept::new().subprotocol("chat")).unwrap();
+            assert_eq!(server_ok.fields[0], (":status".into(), "200".into()));
+            // An interim response first: the handshake keeps waiting for the 200.
+            assert!(client_hs.response([(":status", "103")]).unwrap().is_none());
+            let client_ok = match client_hs
+                .response(
+                    server_ok
+                        .fields
+                        .iter()
+                        .map(|(n, v)| (n.as_str(), v.as_str())),
+                )
+                .unwrap()
+            {
+                Some(ClientOutcome::Accepted(ok)) => ok,
+                other => panic!("{other:?}"),
+            };
+            assert!(client_ok.leftover.is_empty());
+            (client_ok.negotiated, server_ok.negotiated)
+        };
+        let (client_neg, server_neg) = handshake();
+        let mut client = client_from(client_neg, &[]);
+        assert_eq!(client.subprotocol(), Some("chat"));
+        let client_frames = send_script(&mut client);
+        let mut server = server_from(server_neg, &[]);
+        let server_frames = send_script(&mut server);
+
+        // Stream data that came with the HEADERS is handed over with the result (the first
+        // chunk), the rest arrives later: every split, both directions.
+        for chunks in chunkings(&client_frames) {
+            let (_, server_neg) = handshake();
+            let mut server = server_from(server_neg, chunks[0]);
+            let got = events(&mut server, &chunks[1..]);
+            assert_eq!(
+                got,
+                expected(),
+                "{:?}",
+                chunks.iter().map(|c| c.len()).collect::<Vec<_>>()
+            );
+            assert_eq!(server.subprotocol(), Some("chat"));
+        }
+        for chunks in chunkings(&server_frames) {
+            let (client_neg, _) = handshake();
+            let mut client = client_from(client_neg, chunks[0]);
+            let got = events(&mut client, &chunks[1..]);
+            assert_eq!(
+                got,
+                expected(),
+                "{:?}",
+                chunks.iter().map(|c| c.len()).collect::<Vec<_>>()
+            );
+        }
+
+        // The pongs cross back, and the close handshake runs over the stream as well.
+        let mut client_side = {
+            let (client_neg, _) = handshake();
+            client_from(client_neg, &server_frames)
+        };
+        assert_eq!(events(&mut client_side, &[]), expected());
+        let mut server_side = {
+            let (_, server_neg) = handshake();
+            server_from(server_neg, &client_frames)
+        };
+        assert_eq!(events(&mut server_side, &[]), expected());
+        let pong = drain(&mut client_side);
+        assert_eq!(
+            events(&mut server_side, &[&pong]),
+            vec![Event::Pong("p".into())]
+        );
+        server_side.send_text(TEXT).unwrap();
+        server_side.close(sansws::CloseCode::NORMAL, "bye").unwrap();
+        let out = drain(&mut server_side);
+        let got = events(&mut client_side, &[&out]);
+        assert_eq!(
+            got[..2],
+            [Event::Pong("p".into()), Event::Text(TEXT.into())]
+        );
+        assert!(matches!(got[2..], [Event::Close(Some(_))]), "{got:?}");
+        let back = drain(&mut client_side);
+        let got = events(&mut server_side, &[&back]);
+        assert!(matches!(got[..], [Event::Close(Some(_))]), "{got:?}");
+        assert_eq!(server_side.state(), sansws::State::Closed);
+    }
+}
