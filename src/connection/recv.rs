@@ -213,6 +213,18 @@ impl Connection {
                         && start.is_some()
                         && header.fin
                         && !self.rx.assembler.current().is_some_and(|c| c.transformed);
+                    if hold && self.rx.buf.len() >= len {
+                        // The whole single-frame message is here (the common case for
+                        // small messages): unmask, validate and hand it out in one step.
+                        let mut payload = self.rx.buf.split_to(len);
+                        if let Some(key) = header.mask {
+                            apply_mask(&mut payload, key, 0);
+                        }
+                        let asm = &mut self.rx.assembler;
+                        asm.check_whole_text(&payload)?;
+                        let kind = asm.finish()?;
+                        return Ok(Some(message_event(kind, payload.freeze())));
+                    }
                     if hold && self.rx.buf.capacity() < len {
                         // Make room for the frame in the allocation we already own, if it
                         // is big enough, while only a few of its bytes have to move (never

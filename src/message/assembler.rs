@@ -80,6 +80,18 @@ impl Assembler {
         }
     }
 
+    /// Validates a whole message's content at once, if the message is text (nothing of it
+    /// was validated before).
+    pub fn check_whole_text(&mut self, data: &[u8]) -> Result<(), Error> {
+        match self.current {
+            Some(Current {
+                kind: MessageKind::Text,
+                ..
+            }) if !super::utf8::valid_whole(data) => Err(Error::InvalidUtf8),
+            _ => Ok(()),
+        }
+    }
+
     /// Validates the gathered bytes from `from` on, if the message is text.
     pub fn check_gathered_text(&mut self, from: usize) -> Result<(), Error> {
         match self.current {
