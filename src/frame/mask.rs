@@ -10,16 +10,19 @@ const BLOCK: usize = 64;
 /// frame unmasked in several pieces gives the same result as in one).
 #[inline]
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
-    let r = offset & 3;
-    let key = [key[r], key[(r + 1) & 3], key[(r + 2) & 3], key[(r + 3) & 3]];
-    if key == [0; 4] {
+    // The key as it applies from `buf[0]` on: rotated by the phase, in memory order.
+    let shift = 8 * (offset as u32 & 3);
+    let key = u32::from_ne_bytes(key);
+    let key = if cfg!(target_endian = "little") {
+        key.rotate_right(shift)
+    } else {
+        key.rotate_left(shift)
+    };
+    if key == 0 {
         return;
     }
-    // The key repeated over a word; in memory order, so the phase is the same at every
-    // multiple of 8 (and of 64) from the start of `buf`.
-    let word = u64::from_ne_bytes([
-        key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
-    ]);
+    // Repeated over a word: the phase is the same at every multiple of 8 (and of 64).
+    let word = u64::from(key) | (u64::from(key) << 32);
     let mut blocks = buf.chunks_exact_mut(BLOCK);
     for block in &mut blocks {
         xor_words(block, word);
@@ -28,8 +31,9 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
     let words_end = rest.len() & !7;
     let (words, tail) = rest.split_at_mut(words_end);
     xor_words(words, word);
-    for (i, b) in tail.iter_mut().enumerate() {
-        *b ^= key[i & 3];
+    // At most 7 bytes, starting at a multiple of 8: the key bytes in order.
+    for (b, k) in tail.iter_mut().zip(word.to_ne_bytes()) {
+        *b ^= k;
     }
 }
 
