@@ -34,7 +34,8 @@ fn add_live(delta: isize) {
     let _ = LIVE_BYTES.try_with(|c| c.set(c.get() + delta));
 }
 
-/// Live bytes of this thread.
+/// Live bytes of this thread. The count can start below zero (the thread may free what
+/// another allocated), so readings are compared with wrapping subtraction.
 struct Live;
 
 impl Live {
@@ -128,7 +129,7 @@ fn transfer(from: &mut Connection, to: &mut Connection) -> usize {
 fn retained(mode: Mode, payload: &[u8], text: bool) -> (usize, usize) {
     let base = LIVE.load(Ordering::SeqCst);
     let (mut client, mut server) = pair(mode);
-    let fresh = LIVE.load(Ordering::SeqCst) - base;
+    let fresh = LIVE.load(Ordering::SeqCst).wrapping_sub(base);
     if text {
         client
             .send_text(std::str::from_utf8(payload).unwrap())
@@ -139,7 +140,7 @@ fn retained(mode: Mode, payload: &[u8], text: bool) -> (usize, usize) {
     assert_eq!(transfer(&mut client, &mut server), payload.len());
     server.send_binary(payload).unwrap();
     assert_eq!(transfer(&mut server, &mut client), payload.len());
-    let held = LIVE.load(Ordering::SeqCst) - base;
+    let held = LIVE.load(Ordering::SeqCst).wrapping_sub(base);
     drop((client, server));
     (fresh, held)
 }
@@ -152,11 +153,11 @@ fn codec_sizes() -> (usize, usize) {
     let c = Box::new(CompressorOxide::new(create_comp_flags_from_zip_params(
         1, -15, 0,
     )));
-    let compressor = LIVE.load(Ordering::SeqCst) - base;
+    let compressor = LIVE.load(Ordering::SeqCst).wrapping_sub(base);
     drop(c);
     let base = LIVE.load(Ordering::SeqCst);
     let i = InflateState::new_boxed(miniz_oxide::DataFormat::Raw);
-    let inflater = LIVE.load(Ordering::SeqCst) - base;
+    let inflater = LIVE.load(Ordering::SeqCst).wrapping_sub(base);
     drop(i);
     (compressor, inflater)
 }
@@ -250,7 +251,7 @@ fn retained_mid_frame(payload: &[u8], arrived: usize) -> usize {
     assert_eq!(received, payload.len());
     assert_eq!(client.output_len(), unwritten);
     assert_eq!(server.buffered_input(), arrived);
-    let held = LIVE.load(Ordering::SeqCst) - base;
+    let held = LIVE.load(Ordering::SeqCst).wrapping_sub(base);
     drop((client, server));
     held
 }
