@@ -1,8 +1,10 @@
 //! Payload masking (RFC 6455 §5.3): XOR with a 4-byte key, in place, many bytes per step.
 //!
-//! Long buffers go through 64-byte blocks XORed with eight copies of the key as `u64` words, a
-//! shape the compiler turns into vector XORs on every target with SIMD registers (no `unsafe`
-//! needed); short ones and the tail go a `u64` word at a time, then byte by byte.
+//! Long buffers go through 64-byte blocks XORed byte-wise with a 64-byte key pattern, a shape
+//! the compiler turns into vector XORs at the target's full width (16-byte SSE2 vectors on
+//! baseline x86-64, 64-byte ones with `-C target-cpu` set to an AVX-512 machine), with no
+//! `unsafe`. Writing the blocks as `u64` words instead was measured 9x slower when built for
+//! AVX-512 (10 against 90 GiB/s), so words are used only for the short remainder.
 
 const BLOCK: usize = 64;
 
@@ -24,26 +26,27 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
     // Repeated over a word: the phase is the same at every multiple of 8 (and of 64).
     let word = u64::from(key) | (u64::from(key) << 32);
     let mut blocks = buf.chunks_exact_mut(BLOCK);
-    for block in &mut blocks {
-        xor_words(block, word);
+    if blocks.len() > 0 {
+        let mut pattern = [0u8; BLOCK];
+        for p in pattern.chunks_exact_mut(8) {
+            p.copy_from_slice(&word.to_ne_bytes());
+        }
+        for block in &mut blocks {
+            for (b, k) in block.iter_mut().zip(pattern.iter()) {
+                *b ^= *k;
+            }
+        }
     }
     let rest = blocks.into_remainder();
-    let words_end = rest.len() & !7;
-    let (words, tail) = rest.split_at_mut(words_end);
-    xor_words(words, word);
-    // At most 7 bytes, starting at a multiple of 8: the key bytes in order.
-    for (b, k) in tail.iter_mut().zip(word.to_ne_bytes()) {
-        *b ^= k;
-    }
-}
-
-/// XORs every whole 8-byte word of `buf` with `word`.
-#[inline(always)]
-fn xor_words(buf: &mut [u8], word: u64) {
-    for chunk in buf.chunks_exact_mut(8) {
+    let mut words = rest.chunks_exact_mut(8);
+    for chunk in &mut words {
         let mut w = [0u8; 8];
         w.copy_from_slice(chunk);
         chunk.copy_from_slice(&(u64::from_ne_bytes(w) ^ word).to_ne_bytes());
+    }
+    // At most 7 bytes, starting at a multiple of 8: the key bytes in order.
+    for (b, k) in words.into_remainder().iter_mut().zip(word.to_ne_bytes()) {
+        *b ^= k;
     }
 }
 
