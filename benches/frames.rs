@@ -1,5 +1,6 @@
 //! Frame codec throughput: server-side decoding of client-masked frames (whole messages as
-//! events), client-side encoding with masking, unmasking alone and UTF-8 validation alone.
+//! events, input fed in 64 KiB reads), client-side encoding with masking (bytes/s and
+//! messages/s), unmasking alone and UTF-8 validation alone.
 //!
 //!     cargo bench --bench frames
 
@@ -40,12 +41,27 @@ fn payload(kind: MessageKind, size: usize) -> Vec<u8> {
 /// (label, kind, size, count): about 16 MiB of payload per iteration at most.
 const ROWS: &[(&str, MessageKind, usize, usize)] = &[
     ("16B text", MessageKind::Text, 16, 100_000),
+    ("16B binary", MessageKind::Binary, 16, 100_000),
     ("1KiB text", MessageKind::Text, 1024, 10_000),
     ("1KiB binary", MessageKind::Binary, 1024, 10_000),
     ("16KiB text", MessageKind::Text, 16 * 1024, 1_000),
+    ("64KiB text", MessageKind::Text, 64 * 1024, 200),
     ("64KiB binary", MessageKind::Binary, 64 * 1024, 200),
+    ("1MiB text", MessageKind::Text, 1 << 20, 16),
     ("1MiB binary", MessageKind::Binary, 1 << 20, 16),
 ];
+
+/// What the server is given per `receive`: a socket-sized read.
+const READ: usize = 64 << 10;
+
+fn server() -> Connection {
+    Connection::server(
+        Config::default()
+            .max_frame_size(64 << 20)
+            .max_message_size(64 << 20)
+            .buffer_keep(2 * READ),
+    )
+}
 
 fn decode(c: &mut Criterion) {
     let mut group = c.benchmark_group("decode_server");
@@ -60,17 +76,15 @@ fn decode(c: &mut Criterion) {
         group.throughput(Throughput::Bytes((size * count) as u64));
         group.bench_with_input(BenchmarkId::new("bytes", label), &wire, |b, wire| {
             b.iter(|| {
-                let mut server = Connection::server(
-                    Config::default()
-                        .max_frame_size(64 << 20)
-                        .max_message_size(64 << 20),
-                );
-                server.receive(wire);
+                let mut server = server();
                 let mut total = 0usize;
-                while let Some(ev) = server.next_event() {
-                    match ev.unwrap() {
-                        Event::Text(p) | Event::Binary(p) => total += p.len(),
-                        _ => {}
+                for read in wire.chunks(READ) {
+                    server.receive(read);
+                    while let Some(ev) = server.next_event() {
+                        match ev.unwrap() {
+                            Event::Text(p) | Event::Binary(p) => total += p.len(),
+                            _ => {}
+                        }
                     }
                 }
                 assert_eq!(total, size * count);
@@ -80,16 +94,14 @@ fn decode(c: &mut Criterion) {
         group.throughput(Throughput::Elements(count as u64));
         group.bench_with_input(BenchmarkId::new("messages", label), &wire, |b, wire| {
             b.iter(|| {
-                let mut server = Connection::server(
-                    Config::default()
-                        .max_frame_size(64 << 20)
-                        .max_message_size(64 << 20),
-                );
-                server.receive(wire);
+                let mut server = server();
                 let mut n = 0usize;
-                while let Some(ev) = server.next_event() {
-                    black_box(&ev);
-                    n += 1;
+                for read in wire.chunks(READ) {
+                    server.receive(read);
+                    while let Some(ev) = server.next_event() {
+                        black_box(&ev);
+                        n += 1;
+                    }
                 }
                 assert_eq!(n, count);
             })
@@ -103,8 +115,20 @@ fn encode(c: &mut Criterion) {
     group.sample_size(10);
     for &(label, kind, size, count) in ROWS {
         let data = payload(kind, size);
+        group.throughput(Throughput::Elements(count as u64));
+        group.bench_function(BenchmarkId::new("messages", label), |b| {
+            let mut client = masked_client();
+            b.iter(|| {
+                for _ in 0..count {
+                    client.send(kind, &data).unwrap();
+                }
+                let n = client.output_len();
+                black_box(client.pending_output());
+                client.advance_output(n);
+            })
+        });
         group.throughput(Throughput::Bytes((size * count) as u64));
-        group.bench_function(label, |b| {
+        group.bench_function(BenchmarkId::new("bytes", label), |b| {
             let mut client = masked_client();
             b.iter(|| {
                 for _ in 0..count {
@@ -121,7 +145,7 @@ fn encode(c: &mut Criterion) {
 
 fn unmask(c: &mut Criterion) {
     let mut group = c.benchmark_group("unmask");
-    for size in [1024usize, 64 * 1024, 1 << 20] {
+    for size in [16usize, 1024, 64 * 1024, 1 << 20] {
         let mut buf = vec![0x5au8; size];
         group.throughput(Throughput::Bytes(size as u64));
         group.bench_function(BenchmarkId::from_parameter(size), |b| {

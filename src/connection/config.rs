@@ -110,8 +110,15 @@ impl Config {
         self
     }
 
-    /// Capacity an idle receive or send buffer may keep; a buffer that grew past it for a
-    /// large message is released once it is drained (default 64 KiB).
+    /// Capacity an idle receive or send buffer may keep (default 64 KiB). A buffer that grew
+    /// past it is released once drained, or moved into an allocation of just the bytes it
+    /// still holds, so what a connection keeps never depends on its largest message (see
+    /// docs/memory.md for the exact rules).
+    ///
+    /// Set it to at least twice the size of your transport reads: a read that does not fit
+    /// beside a partial frame makes the input buffer grow past this value, and it is then
+    /// given back at the next rest point and grown again by the next read (one allocation
+    /// per read instead of none).
     pub fn buffer_keep(mut self, bytes: usize) -> Self {
         self.buffer_keep = bytes;
         self
