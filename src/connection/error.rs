@@ -45,8 +45,9 @@ pub enum Error {
     UnexpectedEof,
     /// Nothing arrived within the keepalive time after a ping. 1006 (nothing is sent).
     KeepaliveTimeout,
-    /// The opening handshake failed (no close frame: the connection never opened; a server
-    /// has queued the HTTP error response).
+    /// The opening handshake failed (no close frame: the connection never opened). A server
+    /// has queued the HTTP error response for a bad request; nothing is queued when the input
+    /// ended before the request or response was complete.
     Handshake(HandshakeError),
 }
 
