@@ -50,9 +50,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 Event::Rejected(r) => return Err(format!("server answered {}", r.status).into()),
                 Event::Text(t) => {
                     println!("{}", String::from_utf8_lossy(&t));
-                    expected -= 1;
-                    if expected == 0 {
-                        conn.close(CloseCode::NORMAL, "done")?;
+                    // Messages may still arrive after the close went out (a server that
+                    // greets first, say): count down once, close once.
+                    if expected > 0 {
+                        expected -= 1;
+                        if expected == 0 {
+                            conn.close(CloseCode::NORMAL, "done")?;
+                        }
                     }
                 }
                 Event::Close(frame) => eprintln!("closed: {frame:?}"),
