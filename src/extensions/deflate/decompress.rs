@@ -19,11 +19,30 @@ const CORRUPT: ExtensionError = ExtensionError {
     reason: "invalid compressed data",
 };
 
+const EMPTY: ExtensionError = ExtensionError {
+    code: CloseCode::INVALID_PAYLOAD,
+    reason: "empty compressed message",
+};
+
 /// A raw-deflate decompressor for one direction of one connection.
+///
+/// **End of a DEFLATE stream.** A peer may end a message with a block that has BFINAL set
+/// (RFC 7692 §7.2.3.4), which ends the DEFLATE stream. What follows in the same message is a
+/// new stream (in §7.2.3.4's example, the header of an empty stored block that the appended
+/// `00 00 ff ff` completes), so the inflater is reset and carries on. If the stream ended
+/// exactly at the end of the message, the `00 00 ff ff` is not fed: in a new stream it would
+/// start a stored block of 65,280 bytes that swallows the next message.
+///
+/// **Empty messages.** DEFLATE output is never empty (an empty message compresses to `00`,
+/// §7.2.3.6), so a compressed message with no payload at all is invalid (1007).
 pub(crate) struct Decompressor {
     state: Box<InflateState>,
     /// How much of the `00 00 ff ff` that ends each message has been fed.
     tail_fed: usize,
+    /// The current message has had at least one payload byte.
+    message_has_input: bool,
+    /// The DEFLATE stream ended (BFINAL) and no byte of the message has followed yet.
+    stream_ended: bool,
 }
 
 impl Decompressor {
@@ -31,6 +50,8 @@ impl Decompressor {
         Self {
             state: InflateState::new_boxed(DataFormat::Raw),
             tail_fed: 0,
+            message_has_input: false,
+            stream_ended: false,
         }
     }
 
@@ -43,9 +64,18 @@ impl Decompressor {
         out: &mut BytesMut,
         max_out: usize,
     ) -> Result<Decoded, ExtensionError> {
+        if !input.is_empty() {
+            self.message_has_input = true;
+        } else if fin && !self.message_has_input {
+            return Err(EMPTY);
+        }
         let mut consumed = 0;
         let mut produced = 0;
         loop {
+            if fin && consumed == input.len() && self.stream_ended && self.tail_fed == 0 {
+                // The stream ended exactly at the end of the message: nothing to complete.
+                self.tail_fed = SYNC_TAIL.len();
+            }
             let (src, is_tail) = if consumed < input.len() {
                 (&input[consumed..], false)
             } else if fin && self.tail_fed < SYNC_TAIL.len() {
@@ -75,14 +105,21 @@ impl Decompressor {
             }
             match result.status {
                 Ok(MZStatus::StreamEnd) => {
-                    // The peer ended its deflate stream (BFINAL). The next message starts a
-                    // new stream; whatever follows in this one is not deflate data.
-                    if result.bytes_consumed < src.len() && !is_tail {
-                        return Err(CORRUPT);
-                    }
+                    // The peer ended its DEFLATE stream (BFINAL): whatever follows starts a
+                    // new one.
                     self.state.reset(DataFormat::Raw);
+                    if is_tail {
+                        // The tail completed the stream; the rest of it is not data.
+                        self.tail_fed = SYNC_TAIL.len();
+                    } else {
+                        self.stream_ended = true;
+                    }
                 }
-                Ok(_) => {}
+                Ok(_) => {
+                    if !is_tail && result.bytes_consumed > 0 {
+                        self.stream_ended = false;
+                    }
+                }
                 // Called with no input and nothing left to hand out: not an error, just
                 // nothing to do (zlib's Z_BUF_ERROR).
                 Err(MZError::Buf) if src.is_empty() && result.bytes_written == 0 => {}
@@ -92,6 +129,8 @@ impl Decompressor {
             if all_fed && result.bytes_written < step {
                 if fin {
                     self.tail_fed = 0;
+                    self.message_has_input = false;
+                    self.stream_ended = false;
                 }
                 return Ok(Decoded {
                     consumed,
@@ -101,6 +140,66 @@ impl Decompressor {
             if result.bytes_consumed == 0 && result.bytes_written == 0 && !src.is_empty() {
                 return Err(CORRUPT);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec::Vec;
+
+    /// Inflates one message given as frame payloads, with `room` bytes of output per call,
+    /// calling again with the unconsumed rest until done, as the connection does.
+    fn message(
+        d: &mut Decompressor,
+        frames: &[&[u8]],
+        room: usize,
+    ) -> Result<Vec<u8>, ExtensionError> {
+        let mut out = BytesMut::new();
+        for (i, frame) in frames.iter().enumerate() {
+            let fin = i + 1 == frames.len();
+            let mut input = *frame;
+            loop {
+                let r = d.decode(input, fin, &mut out, room)?;
+                input = &input[r.consumed..];
+                if r.done {
+                    break;
+                }
+            }
+        }
+        Ok(out.to_vec())
+    }
+
+    const BFINAL: &[u8] = &[0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
+    const BFINAL_AND_EMPTY_BLOCK: &[u8] = &[0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00];
+    const SYNC: &[u8] = &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
+
+    /// The end of a stream is found whether the output room runs out before, at or after it,
+    /// and whichever frame it falls in.
+    #[test]
+    fn bfinal_with_any_room() {
+        for room in [1, 2, 4, 5, 6, 100] {
+            let mut d = Decompressor::new();
+            for frames in [
+                &[BFINAL][..],
+                &[SYNC],
+                &[BFINAL_AND_EMPTY_BLOCK],
+                &[BFINAL, &[]],
+                &[&BFINAL[..4], &BFINAL[4..]],
+                &[&BFINAL_AND_EMPTY_BLOCK[..7], &BFINAL_AND_EMPTY_BLOCK[7..]],
+                &[SYNC],
+                &[&[], SYNC, &[]],
+            ] {
+                assert_eq!(
+                    message(&mut d, frames, room).as_deref(),
+                    Ok(&b"Hello"[..]),
+                    "room {room}, {frames:x?}"
+                );
+            }
+            assert_eq!(message(&mut d, &[&[]], room), Err(EMPTY));
+            let mut d = Decompressor::new();
+            assert_eq!(message(&mut d, &[&[], &[], &[]], room), Err(EMPTY));
         }
     }
 }
