@@ -76,6 +76,13 @@ impl DeflateConfig {
 
     /// The client's compression window, 2^bits bytes (8..=15): a client offers it, a server
     /// asks the client for at most this much when the client offered the parameter.
+    ///
+    /// A server never answers `client_max_window_bits=8`: zlib cannot compress raw deflate
+    /// with a 256-byte window, so zlib-based clients (Python's `websockets`, and most others)
+    /// refuse that answer and the handshake would fail. A configured 8 is answered as 9, and
+    /// a client that itself offers 8 gets an answer without the parameter (it keeps to its
+    /// own 8; the server inflates any window). A client configured with 8 compresses with a
+    /// 256-byte window, as it offers.
     pub fn client_max_window_bits(mut self, bits: u8) -> Self {
         self.client_max_window_bits = bits.clamp(8, 15);
         self

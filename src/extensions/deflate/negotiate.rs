@@ -57,11 +57,17 @@ impl PerMessageDeflate {
             Some(requested) => Some(requested.min(c.server_max_window_bits)),
             None => (c.server_max_window_bits < 15).then_some(c.server_max_window_bits),
         };
+        // Never an answer of 8: zlib cannot compress raw deflate with a 256-byte window, so
+        // zlib-based clients refuse it (Python's websockets: "use 9"). A configured 8 is
+        // asked for as 9; a client that offered 8 limits itself, and the answer leaves the
+        // parameter out (§7.1.2.2: the server may; we inflate any window).
+        let configured = c.client_max_window_bits.max(9);
         let client_bits = match offer.client_max_window_bits {
             ClientBits::Absent => ClientBits::Absent,
-            ClientBits::Bare if c.client_max_window_bits == 15 => ClientBits::Absent,
-            ClientBits::Bare => ClientBits::Value(c.client_max_window_bits),
-            ClientBits::Value(offered) => ClientBits::Value(offered.min(c.client_max_window_bits)),
+            ClientBits::Bare if configured == 15 => ClientBits::Absent,
+            ClientBits::Bare => ClientBits::Value(configured),
+            ClientBits::Value(offered) if offered < 9 => ClientBits::Absent,
+            ClientBits::Value(offered) => ClientBits::Value(offered.min(configured)),
         };
         Params {
             server_no_context_takeover: offer.server_no_context_takeover
