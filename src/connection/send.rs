@@ -198,8 +198,10 @@ impl Connection {
             return Ok(());
         }
         let ext = self.extension.as_mut().ok_or(SendError::Closed)?;
-        ext.encode(data, fin, &mut self.tx.scratch)
-            .map_err(SendError::Extension)?;
+        if let Err(e) = ext.encode(data, fin, &mut self.tx.scratch) {
+            self.tx.scratch.clear();
+            return Err(SendError::Extension(e));
+        }
         self.tx
             .write_scratch_frame(role, fin, rsv, opcode, self.config.buffer_keep);
         Ok(())

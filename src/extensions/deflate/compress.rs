@@ -76,13 +76,31 @@ impl Compressor {
 
     /// Compresses `input` and appends the result to `out`, ending with a sync flush. At the
     /// end of a message (`fin`) the trailing `00 00 ff ff` is removed.
+    ///
+    /// The output of a message is never empty: an empty frame still gets its sync flush
+    /// (`00 00 00 ff ff`), so an empty message is `00` (RFC 7692 §7.2.3.6). On an error,
+    /// `out` is left as it was.
     pub fn compress_frame(
         &mut self,
-        mut input: &[u8],
+        input: &[u8],
         fin: bool,
         out: &mut BytesMut,
     ) -> Result<(), ExtensionError> {
         let start = out.len();
+        let result = self.compress_into(input, fin, out, start);
+        if result.is_err() {
+            out.truncate(start);
+        }
+        result
+    }
+
+    fn compress_into(
+        &mut self,
+        mut input: &[u8],
+        fin: bool,
+        out: &mut BytesMut,
+        start: usize,
+    ) -> Result<(), ExtensionError> {
         let mut synced = false;
         if let Some(every) = self.flush_every {
             while self.since_full_flush + input.len() >= every {
@@ -103,7 +121,9 @@ impl Compressor {
             run(&mut self.inner, input, TDEFLFlush::Sync, out)?;
         }
         if fin {
-            if !out[start..].ends_with(&SYNC_TAIL) {
+            // A sync flush always writes at least an empty stored block's header byte before
+            // the tail, so what remains after removing the tail is never empty.
+            if out.len() - start <= SYNC_TAIL.len() || !out[start..].ends_with(&SYNC_TAIL) {
                 return Err(FAILED);
             }
             out.truncate(out.len() - SYNC_TAIL.len());
