@@ -1,34 +1,13 @@
 //! Compressed messages split into many frames and chunks, through negotiated connections.
 
 mod common;
+#[path = "helpers/deflate.rs"]
+mod deflate;
 
-use std::sync::Arc;
-
-use common::{drain, feed_chunked, Rng};
-use sansws::extensions::deflate::{DeflateConfig, PerMessageDeflate};
-use sansws::extensions::ExtensionNegotiator;
-use sansws::extensions::ExtensionOffer;
-use sansws::{Config, Connection, Event, MessageKind, ReceiveMode};
-
-/// A client and a server with permessage-deflate negotiated from the given configurations.
-pub fn deflate_pair(
-    client_cfg: DeflateConfig,
-    server_cfg: DeflateConfig,
-    config: Config,
-) -> (Connection, Connection) {
-    let client_neg = PerMessageDeflate::new(client_cfg);
-    let server_neg = PerMessageDeflate::new(server_cfg);
-    let offers = client_neg.offers();
-    let refs: Vec<&ExtensionOffer> = offers.iter().collect();
-    let (answer, server_ext) = server_neg.accept(&refs).expect("accepted");
-    let client_ext = client_neg.confirm(&answer).expect("confirmed");
-    let mut client = common::client_seeded(config.clone(), 77);
-    client.set_extension(client_ext);
-    let mut server = Connection::server(config);
-    server.set_extension(server_ext);
-    let _ = Arc::new(0);
-    (client, server)
-}
+use common::{drain, feed_chunked, frame, Rng};
+use deflate::{deflate_pair, json, unhex, wire_messages};
+use sansws::extensions::deflate::DeflateConfig;
+use sansws::{Config, Event, MessageKind, ReceiveMode};
 
 #[test]
 fn fragmented_compressed_messages_round_trip() {
@@ -99,8 +78,8 @@ print("\n".join(out))
         let mut expected = Vec::new();
         for line in lines.lines() {
             let (c, m) = line.split_once(':').unwrap();
-            let compressed = hex(c);
-            expected.push(hex(m));
+            let compressed = unhex(c);
+            expected.push(unhex(m));
             let pieces: Vec<&[u8]> = if compressed.is_empty() {
                 vec![&[][..]]
             } else {
@@ -109,7 +88,7 @@ print("\n".join(out))
             for (i, piece) in pieces.iter().enumerate() {
                 let first = if i == 0 { 0x42 } else { 0x00 };
                 let fin = if i + 1 == pieces.len() { 0x80 } else { 0 };
-                wire.extend(common::frame(first | fin, piece, true));
+                wire.extend(frame(first | fin, piece, true));
             }
         }
         let events = feed_chunked(&mut server, &wire, &[4096]);
@@ -124,9 +103,77 @@ print("\n".join(out))
     }
 }
 
-fn hex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
+/// Our client's compressed messages (JSON up to 100 KB, and an empty one), each re-cut on
+/// receive into frames of 1 to 3 bytes with empty continuation frames and pings in between,
+/// fed to the server a byte at a time and in larger chunks, in both receive modes with a
+/// small stream chunk size: every frame boundary falls somewhere inside a deflate block, and
+/// the inflater is called with a few bytes and a few bytes of room at a time.
+#[test]
+fn compressed_messages_in_tiny_frames() {
+    let (mut client, _) = deflate_pair(
+        DeflateConfig::default(),
+        DeflateConfig::default(),
+        Config::default(),
+    );
+    let msgs: Vec<Vec<u8>> = [3000usize, 0, 100_000, 1, 20_000]
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| json(n, i * 1000))
+        .collect();
+    for m in &msgs {
+        client.send_binary(m).unwrap();
+    }
+    let compressed = wire_messages(&drain(&mut client));
+    let mut wire = Vec::new();
+    let mut sizes = [1usize, 2, 3, 0].iter().cycle();
+    for m in &compressed {
+        assert!(m.compressed && m.frames == 1);
+        let mut rest = &m.payload[..];
+        let mut first = true;
+        loop {
+            let n = (*sizes.next().unwrap()).min(rest.len());
+            let (piece, tail) = rest.split_at(n);
+            rest = tail;
+            let fin = if rest.is_empty() { 0x80 } else { 0 };
+            let opcode = if first { 0x42 } else { 0x00 };
+            wire.extend(frame(fin | opcode, piece, true));
+            first = false;
+            if fin != 0 {
+                break;
+            }
+            if rest.len() % 7 == 0 {
+                wire.extend(frame(0x89, b"p", true));
+            }
+        }
+    }
+    for mode in [ReceiveMode::Message, ReceiveMode::Stream] {
+        for chunks in [&[1usize][..], &[5, 4096]] {
+            let (_, mut server) = deflate_pair(
+                DeflateConfig::default(),
+                DeflateConfig::default(),
+                Config::default().receive_mode(mode).stream_chunk_size(100),
+            );
+            let mut got = Vec::new();
+            let mut cur = Vec::new();
+            let mut pings = 0;
+            for e in feed_chunked(&mut server, &wire, chunks) {
+                match e.expect("no error") {
+                    Event::Binary(b) => got.push(b.to_vec()),
+                    Event::MessageStart { kind } => {
+                        assert_eq!(kind, MessageKind::Binary);
+                        cur.clear();
+                    }
+                    Event::MessageChunk(c) => {
+                        assert!(!c.is_empty() && c.len() <= 100, "{}", c.len());
+                        cur.extend_from_slice(&c);
+                    }
+                    Event::MessageEnd => got.push(std::mem::take(&mut cur)),
+                    Event::Ping(_) => pings += 1,
+                    other => panic!("{other:?}"),
+                }
+            }
+            assert!(pings > 10);
+            assert_eq!(got, msgs, "{mode:?} {chunks:?}");
+        }
+    }
 }
