@@ -33,49 +33,133 @@ fn peer_script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peers/websockets_peer.py")
 }
 
-/// Parameter combinations: (websockets' JSON parameters, our configuration).
-fn combinations() -> Vec<(&'static str, DeflateConfig)> {
+/// One parameter combination. Their client meets our server with `their_client`; their
+/// server meets our client with `their_server` (the same parameters, except where
+/// `websockets` cannot take them in that role); our side runs `ours` in both.
+struct Combo {
+    their_client: &'static str,
+    their_server: &'static str,
+    ours: DeflateConfig,
+    /// The `Sec-WebSocket-Extensions` answer our server must give their client, if checked.
+    our_answer: Option<&'static str>,
+    /// The answer their server must give our client, if checked.
+    their_answer: Option<&'static str>,
+}
+
+/// The same websockets parameters in both roles (JSON: null for no compression).
+fn both(params: &'static str, ours: DeflateConfig) -> Combo {
+    Combo {
+        their_client: params,
+        their_server: params,
+        ours,
+        our_answer: None,
+        their_answer: None,
+    }
+}
+
+fn combinations() -> Vec<Combo> {
     let d = DeflateConfig::default();
     vec![
-        ("null", d.compress_outgoing(false)),
-        ("{}", d),
-        (
+        both("null", d.compress_outgoing(false)),
+        Combo {
+            our_answer: Some("permessage-deflate"),
+            their_answer: Some("permessage-deflate"),
+            ..both("{}", d)
+        },
+        both(
             r#"{"server_no_context_takeover": true}"#,
             d.server_no_context_takeover(true),
         ),
-        (
+        both(
             r#"{"client_no_context_takeover": true}"#,
             d.client_no_context_takeover(true),
         ),
-        (
+        both(
             r#"{"server_no_context_takeover": true, "client_no_context_takeover": true}"#,
             d.server_no_context_takeover(true)
                 .client_no_context_takeover(true),
         ),
-        (
+        both(
             r#"{"server_max_window_bits": 9}"#,
             d.server_max_window_bits(9),
         ),
-        (
+        both(
             r#"{"server_max_window_bits": 12}"#,
             d.server_max_window_bits(12),
         ),
-        (
+        both(
             r#"{"client_max_window_bits": 10}"#,
             d.client_max_window_bits(10),
         ),
-        // websockets refuses 8 bits (zlib cannot compress with a 256-byte window); 8 is covered
-        // by tests/deflate_window.rs against zlib's decoder.
-        (
+        both(
             r#"{"server_max_window_bits": 9, "client_max_window_bits": 9}"#,
             d.server_max_window_bits(9).client_max_window_bits(9),
         ),
-        (
+        both(
             r#"{"server_max_window_bits": 14, "client_max_window_bits": 13, "server_no_context_takeover": true}"#,
             d.server_max_window_bits(14)
                 .client_max_window_bits(13)
                 .server_no_context_takeover(true),
         ),
+        // A bare client_max_window_bits from their client, which our server lowers to 11.
+        // (A server never answers bare, so their server gets no such parameter: it answers
+        // our client's offer of 11 with 11.)
+        Combo {
+            their_client: r#"{"client_max_window_bits": true}"#,
+            their_server: "{}",
+            ours: d.client_max_window_bits(11),
+            our_answer: Some("permessage-deflate; client_max_window_bits=11"),
+            their_answer: Some("permessage-deflate; client_max_window_bits=11"),
+        },
+        // Our server configured with an 8-bit client window: zlib cannot compress with 256
+        // bytes and websockets refuses an answer of 8, so our server answers 9. Our client
+        // configured with 8 offers 8, and compresses with 256 bytes for their zlib, which
+        // inflates (and enforces) an 8-bit window.
+        Combo {
+            their_client: r#"{"client_max_window_bits": true}"#,
+            their_server: "{}",
+            ours: d.client_max_window_bits(8),
+            our_answer: Some("permessage-deflate; client_max_window_bits=9"),
+            their_answer: Some("permessage-deflate; client_max_window_bits=8"),
+        },
+        // A server that requires client_no_context_takeover of a client that did not offer
+        // it (RFC 7692 §7.1.1.2): our server against their client, their server against our
+        // client.
+        Combo {
+            their_client: "{}",
+            their_server: r#"{"client_no_context_takeover": true}"#,
+            ours: d.client_no_context_takeover(true),
+            our_answer: Some("permessage-deflate; client_no_context_takeover"),
+            their_answer: Some("permessage-deflate; client_no_context_takeover"),
+        },
+        Combo {
+            their_client: r#"{"client_no_context_takeover": true}"#,
+            their_server: r#"{"client_no_context_takeover": true}"#,
+            ours: d,
+            our_answer: Some("permessage-deflate; client_no_context_takeover"),
+            their_answer: Some("permessage-deflate; client_no_context_takeover"),
+        },
+        // server_max_window_bits=8 asked by their client: our server compresses inside 256
+        // bytes (run-length matches only) for their zlib's 8-bit inflater. Their server
+        // cannot compress with 8 bits (it refuses the setting), so against our client it
+        // imposes 9 unasked.
+        Combo {
+            their_client: r#"{"server_max_window_bits": 8}"#,
+            their_server: r#"{"server_max_window_bits": 9}"#,
+            ours: d,
+            our_answer: Some("permessage-deflate; server_max_window_bits=8"),
+            their_answer: Some("permessage-deflate; server_max_window_bits=9"),
+        },
+        // server_max_window_bits=8 from our configuration: our server imposes it on their
+        // client unasked; our client asks it of their server, which declines that offer (it
+        // cannot compress with 8 bits) and accepts our plain fallback offer.
+        Combo {
+            their_client: "{}",
+            their_server: "{}",
+            ours: d.server_max_window_bits(8),
+            our_answer: Some("permessage-deflate; server_max_window_bits=8"),
+            their_answer: Some("permessage-deflate"),
+        },
     ]
 }
 
@@ -95,7 +179,8 @@ fn config() -> Config {
 
 #[test]
 fn our_server_with_their_client() {
-    for (params, ours) in combinations() {
+    for combo in combinations() {
+        let (params, ours) = (combo.their_client, combo.ours);
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let server = std::thread::spawn(move || {
@@ -133,6 +218,14 @@ fn our_server_with_their_client() {
             );
             assert!(stdout.contains("permessage-deflate"), "{params}: {stdout}");
         }
+        if let Some(answer) = combo.our_answer {
+            // The client prints "OK <n> <the answer it got>".
+            assert_eq!(
+                stdout.trim().splitn(3, ' ').nth(2),
+                Some(answer),
+                "{params}: {stdout}"
+            );
+        }
     }
 }
 
@@ -155,7 +248,8 @@ fn free_port() -> u16 {
 
 #[test]
 fn our_client_with_their_server() {
-    for (params, ours) in combinations() {
+    for combo in combinations() {
+        let (params, ours) = (combo.their_server, combo.ours);
         let port = free_port();
         let mut child = Command::new(python())
             .arg(peer_script())
@@ -164,9 +258,8 @@ fn our_client_with_their_server() {
             .spawn()
             .unwrap();
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        let mut peer_out = BufReader::new(child.stdout.take().unwrap());
+        peer_out.read_line(&mut line).unwrap();
         assert_eq!(line.trim(), "READY");
         let _peer = Peer(child);
 
@@ -233,6 +326,13 @@ fn our_client_with_their_server() {
                 Some("permessage-deflate"),
                 "{params}"
             );
+        }
+        // The server prints "EXT <its answer>" for the connection.
+        line.clear();
+        peer_out.read_line(&mut line).unwrap();
+        let answer = line.trim_end().strip_prefix("EXT").map(str::trim);
+        if let Some(expected) = combo.their_answer {
+            assert_eq!(answer, Some(expected), "{params}: {line}");
         }
     }
 }

@@ -1,6 +1,8 @@
 """A test peer built on Python's `websockets` (its own permessage-deflate on zlib).
 
-  websockets_peer.py server PORT PARAMS      echo server on 127.0.0.1:PORT; prints READY
+  websockets_peer.py server PORT PARAMS      echo server on 127.0.0.1:PORT; prints READY, then
+                                            EXT and its Sec-WebSocket-Extensions answer for
+                                            each connection
   websockets_peer.py client URL PARAMS N SEED sends N random messages, checks the echoes
 
 PARAMS is JSON: null for no compression, or an object with any of server_no_context_takeover,
@@ -29,6 +31,7 @@ def factories(params, side):
 
 def run_server(port, params):
     def echo(ws):
+        print("EXT", ws.response.headers.get("Sec-WebSocket-Extensions", ""), flush=True)
         for message in ws:
             ws.send(message)
 
