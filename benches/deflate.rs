@@ -1,14 +1,27 @@
-//! permessage-deflate costs: per-message time for JSON-like messages of 100 B, 1 KiB, 16 KiB
-//! and 64 KiB, compressing (server sends) and decompressing (server receives), with context
-//! takeover and without; and miniz_oxide called directly on the same data (level 1, sync
-//! flush) as the baseline for the framing overhead.
+//! permessage-deflate costs.
+//!
+//! - `deflate_send` / `deflate_receive`: 64 JSON-like messages of 100 B, 1 KiB, 16 KiB and
+//!   64 KiB per iteration, compressed (a server sends) and decompressed (a server receives),
+//!   with context takeover and without. Throughput is in MB/s of message bytes; the
+//!   per-message time is the iteration time / 64. `miniz_direct` is miniz_oxide called on the
+//!   same data (level 1, a sync flush per message, no framing): the baseline for the framing
+//!   overhead. Receiving feeds pre-built wire bytes to one long-lived connection, so building
+//!   connections is outside the timed loop (the same bytes can be fed again and again: the
+//!   compressor started afresh, so they never refer to anything before their first byte).
+//! - `deflate_window`: one 1 MiB JSON-like message sent under each window size (8–11 bits:
+//!   run-length matches only; 12–14: a full flush every 2^N input bytes; 15: neither), and
+//!   miniz_oxide alone on the same 1 MiB in 4 KiB steps, ending each step with a sync flush
+//!   or with a full flush: the difference is what a full flush costs over a sync flush.
 //!
 //!     cargo bench --bench deflate
+//!     cargo bench --bench deflate -- deflate_window
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use miniz_oxide::deflate::core::{
     compress_to_output, create_comp_flags_from_zip_params, CompressorOxide, TDEFLFlush,
 };
+use miniz_oxide::inflate::stream::{inflate, InflateState};
+use miniz_oxide::{DataFormat, MZFlush};
 use sansws::extensions::deflate::{DeflateConfig, PerMessageDeflate};
 use sansws::extensions::{ExtensionNegotiator, ExtensionOffer};
 use sansws::{Config, Connection, Event};
@@ -29,19 +42,26 @@ fn json(size: usize, seed: usize) -> Vec<u8> {
     s.into_bytes()
 }
 
+/// A client and a server with permessage-deflate negotiated from `client_cfg` (what the
+/// client asks for) and `server_cfg`.
+fn negotiated(client_cfg: DeflateConfig, server_cfg: DeflateConfig) -> (Connection, Connection) {
+    let client_neg = PerMessageDeflate::new(client_cfg);
+    let offers = client_neg.offers();
+    let refs: Vec<&ExtensionOffer> = offers.iter().collect();
+    let (answer, server_ext) = PerMessageDeflate::new(server_cfg).accept(&refs).unwrap();
+    let config = Config::default().max_message_size(4 << 20);
+    let mut client = Connection::client(config.clone(), Box::new(|b: &mut [u8]| b.fill(0x3c)));
+    client.set_extension(client_neg.confirm(&answer).unwrap());
+    let mut server = Connection::server(config);
+    server.set_extension(server_ext);
+    (client, server)
+}
+
 fn pair(no_context_takeover: bool) -> (Connection, Connection) {
     let cfg = DeflateConfig::default()
         .server_no_context_takeover(no_context_takeover)
         .client_no_context_takeover(no_context_takeover);
-    let client_neg = PerMessageDeflate::new(cfg);
-    let offers = client_neg.offers();
-    let refs: Vec<&ExtensionOffer> = offers.iter().collect();
-    let (answer, server_ext) = PerMessageDeflate::new(cfg).accept(&refs).unwrap();
-    let mut client = Connection::client(Config::default(), Box::new(|b: &mut [u8]| b.fill(0x3c)));
-    client.set_extension(client_neg.confirm(&answer).unwrap());
-    let mut server = Connection::server(Config::default());
-    server.set_extension(server_ext);
-    (client, server)
+    negotiated(cfg, cfg)
 }
 
 const SIZES: &[usize] = &[100, 1024, 16 * 1024, 64 * 1024];
@@ -52,7 +72,7 @@ fn compress(c: &mut Criterion) {
     group.sample_size(10);
     for &size in SIZES {
         let msgs: Vec<Vec<u8>> = (0..BATCH).map(|i| json(size, i * 13)).collect();
-        group.throughput(Throughput::Elements(BATCH as u64));
+        group.throughput(Throughput::BytesDecimal((size * BATCH) as u64));
         for (label, nct) in [("context_takeover", false), ("no_context_takeover", true)] {
             group.bench_function(BenchmarkId::new(label, size), |b| {
                 let (_, mut server) = pair(nct);
@@ -91,16 +111,15 @@ fn decompress(c: &mut Criterion) {
     group.sample_size(10);
     for &size in SIZES {
         let msgs: Vec<Vec<u8>> = (0..BATCH).map(|i| json(size, i * 13)).collect();
-        group.throughput(Throughput::Elements(BATCH as u64));
+        group.throughput(Throughput::BytesDecimal((size * BATCH) as u64));
         for (label, nct) in [("context_takeover", false), ("no_context_takeover", true)] {
-            let (mut client, _) = pair(nct);
+            let (mut client, mut server) = pair(nct);
             for m in &msgs {
                 client.send_binary(m).unwrap();
             }
             let wire = client.take_output();
             group.bench_function(BenchmarkId::new(label, size), |b| {
                 b.iter(|| {
-                    let (_, mut server) = pair(nct);
                     server.receive(&wire);
                     let mut n = 0;
                     while let Some(ev) = server.next_event() {
@@ -112,9 +131,80 @@ fn decompress(c: &mut Criterion) {
                 })
             });
         }
+        // The same messages as raw deflate, each with its 00 00 ff ff, inflated by
+        // miniz_oxide alone into a reused buffer.
+        let mut c = Box::new(CompressorOxide::new(create_comp_flags_from_zip_params(
+            1, -15, 0,
+        )));
+        let compressed: Vec<Vec<u8>> = msgs
+            .iter()
+            .map(|m| {
+                let mut out = Vec::new();
+                compress_to_output(&mut c, m, TDEFLFlush::Sync, |b| {
+                    out.extend_from_slice(b);
+                    true
+                });
+                out
+            })
+            .collect();
+        group.bench_function(BenchmarkId::new("miniz_direct", size), |b| {
+            let mut state = InflateState::new_boxed(DataFormat::Raw);
+            let mut out = vec![0u8; size + 1024];
+            b.iter(|| {
+                state.reset(DataFormat::Raw);
+                for m in &compressed {
+                    let r = inflate(&mut state, m, &mut out, MZFlush::None);
+                    assert_eq!((r.bytes_consumed, r.bytes_written), (m.len(), size));
+                    black_box(&out);
+                }
+            })
+        });
     }
     group.finish();
 }
 
-criterion_group!(benches, compress, decompress);
+fn window(c: &mut Criterion) {
+    let mut group = c.benchmark_group("deflate_window");
+    group.sample_size(10);
+    let text = json(1 << 20, 0);
+    group.throughput(Throughput::BytesDecimal(text.len() as u64));
+    for bits in [9u8, 11, 12, 13, 14, 15] {
+        group.bench_function(BenchmarkId::new("send_1MiB", bits), |b| {
+            let (_, mut server) = negotiated(
+                DeflateConfig::default().server_max_window_bits(bits),
+                DeflateConfig::default(),
+            );
+            b.iter(|| {
+                server.send_binary(&text).unwrap();
+                let n = server.output_len();
+                black_box(server.pending_output());
+                server.advance_output(n);
+            })
+        });
+    }
+    for (label, flush) in [
+        ("miniz_sync_every_4KiB", TDEFLFlush::Sync),
+        ("miniz_full_every_4KiB", TDEFLFlush::Full),
+    ] {
+        group.bench_function(label, |b| {
+            let mut c = Box::new(CompressorOxide::new(create_comp_flags_from_zip_params(
+                1, -15, 0,
+            )));
+            let mut out = Vec::with_capacity(text.len());
+            b.iter(|| {
+                out.clear();
+                for piece in text.chunks(4096) {
+                    compress_to_output(&mut c, piece, flush, |b| {
+                        out.extend_from_slice(b);
+                        true
+                    });
+                }
+                black_box(&out);
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, compress, decompress, window);
 criterion_main!(benches);
