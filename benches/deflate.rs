@@ -13,8 +13,10 @@
 //!   miniz_oxide alone on the same 1 MiB in 4 KiB steps, ending each step with a sync flush
 //!   or with a full flush: the difference is what a full flush costs over a sync flush.
 //!
-//!     cargo bench --bench deflate
-//!     cargo bench --bench deflate -- deflate_window
+//! ```text
+//! cargo bench --bench deflate
+//! cargo bench --bench deflate -- deflate_window
+//! ```
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use miniz_oxide::deflate::core::{
