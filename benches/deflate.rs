@@ -10,8 +10,9 @@
 //!   compressor started afresh, so they never refer to anything before their first byte).
 //! - `deflate_window`: one 1 MiB JSON-like message sent under each window size (8–11 bits:
 //!   run-length matches only; 12–14: a full flush every 2^N input bytes; 15: neither), and
-//!   miniz_oxide alone on the same 1 MiB in 4 KiB steps, ending each step with a sync flush
-//!   or with a full flush: the difference is what a full flush costs over a sync flush.
+//!   miniz_oxide alone on the same 1 MiB in steps of 4 KiB down to 256 bytes, each step ended
+//!   by a sync flush or a full flush: what ending a block costs, and what a full flush (which
+//!   clears the hash tables) adds to it.
 //!
 //! ```text
 //! cargo bench --bench deflate
@@ -184,18 +185,25 @@ fn window(c: &mut Criterion) {
             })
         });
     }
-    for (label, flush) in [
-        ("miniz_sync_every_4KiB", TDEFLFlush::Sync),
-        ("miniz_full_every_4KiB", TDEFLFlush::Full),
-    ] {
-        group.bench_function(label, |b| {
+    // miniz_oxide alone, level 1, the 1 MiB in steps of `step` bytes, each ended by a sync
+    // or a full flush: what ending a block costs, and what a full flush adds to it.
+    let steps: [(&str, TDEFLFlush, usize); 6] = [
+        ("miniz_sync_every", TDEFLFlush::Sync, 4096),
+        ("miniz_full_every", TDEFLFlush::Full, 4096),
+        ("miniz_full_every", TDEFLFlush::Full, 2048),
+        ("miniz_full_every", TDEFLFlush::Full, 1024),
+        ("miniz_full_every", TDEFLFlush::Full, 512),
+        ("miniz_full_every", TDEFLFlush::Full, 256),
+    ];
+    for (label, flush, step) in steps {
+        group.bench_function(BenchmarkId::new(label, step), |b| {
             let mut c = Box::new(CompressorOxide::new(create_comp_flags_from_zip_params(
                 1, -15, 0,
             )));
             let mut out = Vec::with_capacity(text.len());
             b.iter(|| {
                 out.clear();
-                for piece in text.chunks(4096) {
+                for piece in text.chunks(step) {
                     compress_to_output(&mut c, piece, flush, |b| {
                         out.extend_from_slice(b);
                         true
