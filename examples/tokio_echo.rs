@@ -1,11 +1,14 @@
 //! An async echo server over tokio's TcpStream. The state machine is not async: the task
 //! feeds it what the socket read, drains its events, writes its output, and sleeps until the
-//! connection's next deadline or the next read, whichever comes first.
+//! connection's next deadline or the next read, whichever comes first. permessage-deflate is
+//! offered to clients that ask for it (browsers and most client libraries do).
 //!
 //!     cargo run --example tokio_echo -- 127.0.0.1:9002
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use sansws::extensions::deflate::{DeflateConfig, PerMessageDeflate};
 use sansws::handshake::{Accept, HandshakeConfig};
 use sansws::{Config, Connection, Event, Transport};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -15,7 +18,7 @@ use tokio::time::Instant;
 async fn serve(mut stream: TcpStream) -> std::io::Result<()> {
     let origin = Instant::now();
     let config = Config::default().keepalive(Some(Duration::from_secs(30)));
-    let mut conn = Connection::server_upgrade(config, examples_handshake());
+    let mut conn = Connection::server_upgrade(config, handshake_config());
     let mut buf = vec![0u8; 16 * 1024];
     loop {
         while let Some(event) = conn.next_event() {
@@ -54,8 +57,12 @@ async fn serve(mut stream: TcpStream) -> std::io::Result<()> {
     }
 }
 
-fn examples_handshake() -> HandshakeConfig {
+/// Accepts permessage-deflate (RFC 7692) when the client offers it, with the default settings;
+/// clients that offer nothing get plain frames. The same one line as the conformance examples'
+/// `examples/common/settings.rs`, written out here so this file stands on its own.
+fn handshake_config() -> HandshakeConfig {
     HandshakeConfig::default()
+        .with_extension(Arc::new(PerMessageDeflate::new(DeflateConfig::default())))
 }
 
 #[tokio::main(flavor = "current_thread")]
