@@ -125,8 +125,9 @@ fn transfer(from: &mut Connection, to: &mut Connection) -> usize {
     received
 }
 
-/// Live bytes held by a client and a server after one message each way of `payload`.
-fn retained(mode: Mode, payload: &[u8], text: bool) -> (usize, usize) {
+/// Live bytes held by a client and a server after one message each way of `payload`: as the
+/// connections left them, and after `release_buffers`. Also returns the fresh pair's bytes.
+fn retained(mode: Mode, payload: &[u8], text: bool) -> (usize, usize, usize) {
     let base = LIVE.load(Ordering::SeqCst);
     let (mut client, mut server) = pair(mode);
     let fresh = LIVE.load(Ordering::SeqCst).wrapping_sub(base);
@@ -141,8 +142,11 @@ fn retained(mode: Mode, payload: &[u8], text: bool) -> (usize, usize) {
     server.send_binary(payload).unwrap();
     assert_eq!(transfer(&mut server, &mut client), payload.len());
     let held = LIVE.load(Ordering::SeqCst).wrapping_sub(base);
+    client.release_buffers();
+    server.release_buffers();
+    let released = LIVE.load(Ordering::SeqCst).wrapping_sub(base);
     drop((client, server));
-    (fresh, held)
+    (fresh, held, released)
 }
 
 /// Heap bytes of miniz_oxide's codec state, measured: (compressor, inflater).
@@ -185,9 +189,9 @@ fn retained_bytes_do_not_depend_on_message_size() {
         .collect();
     let keep = 64 * 1024;
     println!(
-        "| mode | payload | fresh pair (bytes) | after 1 MiB (bytes) | after 10 MiB (bytes) |"
+        "| mode | payload | fresh pair | after 1 MiB | after 10 MiB | after 1 MiB, released | after 10 MiB, released |"
     );
-    println!("|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|");
     for mode in [Mode::Off, Mode::ContextTakeover, Mode::NoContextTakeover] {
         for (name, big, text) in [
             ("random", &random_10[..], false),
@@ -197,9 +201,11 @@ fn retained_bytes_do_not_depend_on_message_size() {
             while text && !text_10.is_char_boundary(small_len) {
                 small_len -= 1;
             }
-            let (fresh, one) = retained(mode, &big[..small_len], text);
-            let (_, ten) = retained(mode, big, text);
-            println!("| {mode:?} | {name} | {fresh} | {one} | {ten} |");
+            let (fresh, one, one_released) = retained(mode, &big[..small_len], text);
+            let (_, ten, ten_released) = retained(mode, big, text);
+            println!(
+                "| {mode:?} | {name} | {fresh} | {one} | {ten} | {one_released} | {ten_released} |"
+            );
             // The bound does not mention the message: per connection, the codec state (with
             // context takeover) plus at most `keep` for each of its four reusable buffers
             // (input, output, deflate scratch, gathered message) plus small fixed state.
@@ -217,6 +223,16 @@ fn retained_bytes_do_not_depend_on_message_size() {
                     "{mode:?} {name}: {held} bytes held, bound {bound}"
                 );
             }
+            // After release_buffers, exactly the same for both sizes: the fixed state and,
+            // with context takeover, the codec state, nothing else.
+            assert_eq!(
+                one_released, ten_released,
+                "{mode:?} {name}: released pair holds bytes that depend on the message size"
+            );
+            assert!(
+                one_released <= fresh + 2 * (codec + 1024),
+                "{mode:?} {name}: {one_released} bytes held after release_buffers"
+            );
         }
     }
 }
@@ -252,6 +268,14 @@ fn retained_mid_frame(payload: &[u8], arrived: usize) -> usize {
     assert_eq!(client.output_len(), unwritten);
     assert_eq!(server.buffered_input(), arrived);
     let held = LIVE.load(Ordering::SeqCst).wrapping_sub(base);
+    // After release_buffers: exactly the bytes still pending, in allocations of their size.
+    client.release_buffers();
+    server.release_buffers();
+    let released = LIVE.load(Ordering::SeqCst).wrapping_sub(base);
+    assert!(
+        released <= arrived + unwritten + 64,
+        "{released} bytes held after release_buffers with {arrived} + {unwritten} pending"
+    );
     drop((client, server));
     held
 }

@@ -159,6 +159,17 @@ impl Connection {
         self.rx.buffered()
     }
 
+    /// Gives back every buffer allocation now, keeping only the bytes still buffered (moved
+    /// into allocations of exactly their size) and the extension's codec state. Call it when
+    /// the connection goes idle (the transport had nothing to read and took all output): a
+    /// server with many quiet connections then holds no buffer memory for them beyond that.
+    /// The automatic rule (see [`Config::buffer_keep`]) keeps up to `buffer_keep` per buffer
+    /// for reuse instead; this trades that for one allocation on the next read or send.
+    pub fn release_buffers(&mut self) {
+        self.rx.release();
+        self.tx.release();
+    }
+
     /// Fails the connection: queues the close frame for `error` (once, if one may still be
     /// sent), stops reading and keeps the error for `next_event` to report.
     fn fail(&mut self, error: Error) {
@@ -180,6 +191,16 @@ impl Connection {
     fn reading(&self) -> bool {
         !self.failed && !self.close_received && !self.eof && !self.timers.close_expired
     }
+}
+
+/// Moves `buf`'s bytes into an allocation of exactly their size (none if empty).
+pub(crate) fn release_buffer(buf: &mut BytesMut, allocated: &mut usize) {
+    *buf = if buf.is_empty() {
+        BytesMut::new()
+    } else {
+        BytesMut::from(&buf[..])
+    };
+    *allocated = buf.capacity();
 }
 
 /// Gives back memory a buffer no longer needs, so that what a connection holds between events

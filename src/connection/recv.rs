@@ -7,7 +7,7 @@ use super::config::{Config, ReceiveMode};
 use super::error::Error;
 use super::event::Event;
 use super::state::Role;
-use super::{settle_buffer, Connection};
+use super::{release_buffer, settle_buffer, Connection};
 use crate::extensions::ExtensionError;
 use crate::frame::{
     apply_mask, decode_header, FrameHeader, HeaderDecodeError, OpCode, MAX_CONTROL_PAYLOAD,
@@ -87,6 +87,13 @@ impl Receiver {
     pub fn set_input(&mut self, buf: BytesMut) {
         self.buf_allocated = buf.capacity();
         self.buf = buf;
+    }
+
+    /// Gives back the input and gathering buffers' allocations (see
+    /// [`Connection::release_buffers`]); a frame payload waiting for the extension is kept.
+    pub fn release(&mut self) {
+        release_buffer(&mut self.buf, &mut self.buf_allocated);
+        self.assembler.release();
     }
 
     /// Makes room for `more` bytes: first in the allocation the buffer already owns (moving

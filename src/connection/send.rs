@@ -6,7 +6,7 @@ use bytes::{Buf, Bytes, BytesMut};
 
 use super::error::SendError;
 use super::state::Role;
-use super::{settle_buffer, Connection};
+use super::{release_buffer, settle_buffer, Connection};
 use crate::entropy::Entropy;
 use crate::frame::{
     apply_mask, encode_header, FrameHeader, OpCode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN,
@@ -114,6 +114,13 @@ impl Sender {
     /// drained by many partial writes is moved at most a third of its size again).
     fn settle(&mut self, keep: usize) {
         settle_buffer(&mut self.out, &mut self.out_allocated, keep, 0, 4);
+    }
+
+    /// Gives back the output and scratch allocations (see
+    /// [`Connection::release_buffers`]).
+    pub fn release(&mut self) {
+        release_buffer(&mut self.out, &mut self.out_allocated);
+        release_buffer(&mut self.scratch, &mut self.scratch_allocated);
     }
 
     /// Queues bytes as they are (the handshake's HTTP messages).

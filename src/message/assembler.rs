@@ -133,6 +133,11 @@ impl Assembler {
         message
     }
 
+    /// Gives back the gathering buffer's allocation, keeping what it holds.
+    pub fn release(&mut self) {
+        crate::connection::release_buffer(&mut self.buf, &mut self.buf_allocated);
+    }
+
     /// Drops everything (the connection failed).
     pub fn reset(&mut self) {
         *self = Self::default();
