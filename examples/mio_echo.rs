@@ -1,32 +1,117 @@
 //! An echo server on a hand-written mio event loop: non-blocking sockets, partial writes,
-//! backpressure through the pending-output count, and the close handshake timeout driven by
-//! the loop's own clock. This is the shape of an epoll or io_uring integration.
+//! backpressure through the pending-output count, and every timer driven by the loop's own
+//! clock. This is the shape of an epoll or io_uring integration.
 //!
 //!     cargo run --example mio_echo -- 127.0.0.1:9003
+//!
+//! Three timers keep a connection from holding the server forever, each settable through an
+//! environment variable (seconds, fractions allowed):
+//!
+//! - `MIO_ECHO_KEEPALIVE` (30): the library's keepalive (`Config::keepalive`). After this long
+//!   without input the connection pings; if the ping meets silence for as long again, the
+//!   connection fails and its socket is dropped.
+//! - `MIO_ECHO_HANDSHAKE_TIMEOUT` (10): a connection that has not completed the opening
+//!   handshake this long after the TCP accept is dropped. The library has no clock, so this
+//!   deadline is the loop's: it is kept beside the connection, not in it.
+//! - `MIO_ECHO_MAX_LIFETIME` (600): this long after the TCP accept, the server closes the
+//!   connection itself with 1001 (going away), as servers do to rebalance load or roll out a
+//!   new version. The client should answer the close frame; if it does not within the
+//!   library's close timeout (5 s by default), the socket is dropped anyway.
 
 use std::collections::HashMap;
 use std::io::{ErrorKind, Read, Write};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use sansws::handshake::{Accept, HandshakeConfig};
-use sansws::{Config, Connection, Event, Transport};
+use sansws::{CloseCode, Config, Connection, Event, State, Transport};
 
 const LISTENER: Token = Token(0);
 /// Stop reading from a peer while this much output waits for it: a slow reader must not
 /// make the server buffer without bound.
 const HIGH_WATER: usize = 1 << 20;
 
+/// The timers' settings, read once at startup.
+struct Timeouts {
+    keepalive: Duration,
+    handshake: Duration,
+    max_lifetime: Duration,
+}
+
+/// `name` from the environment in seconds, or `default` if it is unset or not a duration.
+fn seconds_from_env(name: &str, default: u64) -> Duration {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| Duration::try_from_secs_f64(v.parse().ok()?).ok())
+        .unwrap_or(Duration::from_secs(default))
+}
+
 struct Client {
     socket: TcpStream,
+    peer: SocketAddr,
     conn: Connection,
+    /// When the opening handshake must be done by, on the loop's clock; `None` once it is.
+    handshake_deadline: Option<Duration>,
+    /// When the server starts closing the connection; `None` once it did.
+    close_at: Option<Duration>,
+}
+
+impl Client {
+    /// The earliest of the connection's own deadline (keepalive, close timeout) and the
+    /// loop's deadlines for it.
+    fn next_deadline(&mut self, now: Duration) -> Option<Duration> {
+        [
+            self.conn.poll_timeout(now),
+            self.handshake_deadline,
+            self.close_at,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// Fires whatever is due at `now`. Returns false when the socket should be dropped.
+    fn on_timer(&mut self, buf: &mut [u8], now: Duration) -> bool {
+        if self.handshake_deadline.is_some_and(|d| d <= now) {
+            eprintln!("{}: no opening handshake in time, dropped", self.peer);
+            return false;
+        }
+        if self.close_at.is_some_and(|d| d <= now) {
+            self.close_at = None;
+            eprintln!("{}: lifetime reached, closing with 1001", self.peer);
+            // Starts the close handshake; the connection's close timeout runs from here.
+            let _ = self
+                .conn
+                .close(CloseCode::GOING_AWAY, "connection lifetime reached");
+        }
+        let closing = self.conn.state() == State::CloseSent;
+        self.conn.handle_timeout(now);
+        if self.conn.transport() == Transport::Close {
+            // A keepalive ping or our close frame met only silence: the peer stopped
+            // responding, so its socket is dropped, even with output it never took.
+            let what = if closing {
+                "close frame"
+            } else {
+                "keepalive ping"
+            };
+            eprintln!("{}: {what} unanswered, dropped", self.peer);
+            return false;
+        }
+        service(self, buf, now)
+    }
 }
 
 /// Moves bytes for one connection until its socket would block. Returns false when the
 /// connection is over and its socket should be dropped.
 fn service(client: &mut Client, buf: &mut [u8], now: Duration) -> bool {
-    let Client { socket, conn } = client;
+    let Client {
+        socket,
+        conn,
+        handshake_deadline,
+        ..
+    } = client;
     loop {
         let mut progress = false;
         // Read, unless the peer is not taking our output.
@@ -45,7 +130,9 @@ fn service(client: &mut Client, buf: &mut [u8], now: Duration) -> bool {
         while let Some(event) = conn.next_event() {
             match event {
                 Ok(Event::UpgradeRequest) => {
-                    let _ = conn.accept(Accept::new());
+                    if conn.accept(Accept::new()).is_ok() {
+                        *handshake_deadline = None;
+                    }
                 }
                 Ok(Event::Text(t)) => {
                     let _ = conn.send(sansws::MessageKind::Text, &t);
@@ -84,23 +171,29 @@ fn main() -> std::io::Result<()> {
     let addr = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:9003".into());
+    let timeouts = Timeouts {
+        keepalive: seconds_from_env("MIO_ECHO_KEEPALIVE", 30),
+        handshake: seconds_from_env("MIO_ECHO_HANDSHAKE_TIMEOUT", 10),
+        max_lifetime: seconds_from_env("MIO_ECHO_MAX_LIFETIME", 600),
+    };
     let mut listener = TcpListener::bind(addr.parse().map_err(std::io::Error::other)?)?;
     let mut poll = Poll::new()?;
     poll.registry()
         .register(&mut listener, LISTENER, Interest::READABLE)?;
     eprintln!("mio_echo listening on ws://{addr}");
 
+    // The loop's clock: every deadline, the library's included, is a Duration since `origin`.
     let origin = Instant::now();
     let mut clients: HashMap<Token, Client> = HashMap::new();
     let mut next = 1usize;
     let mut events = Events::with_capacity(256);
     let mut buf = vec![0u8; 64 * 1024];
     loop {
-        // Sleep until the earliest connection deadline (close handshake timeout).
+        // Sleep until the earliest deadline of any connection.
         let now = origin.elapsed();
         let deadline = clients
             .values_mut()
-            .filter_map(|c| c.conn.poll_timeout(now))
+            .filter_map(|c| c.next_deadline(now))
             .min();
         poll.poll(&mut events, deadline.map(|d| d.saturating_sub(now)))?;
         let now = origin.elapsed();
@@ -109,7 +202,7 @@ fn main() -> std::io::Result<()> {
             if event.token() == LISTENER {
                 loop {
                     match listener.accept() {
-                        Ok((mut socket, _)) => {
+                        Ok((mut socket, peer)) => {
                             let token = Token(next);
                             next += 1;
                             poll.registry().register(
@@ -117,11 +210,21 @@ fn main() -> std::io::Result<()> {
                                 token,
                                 Interest::READABLE | Interest::WRITABLE,
                             )?;
-                            let conn = Connection::server_upgrade(
-                                Config::default(),
-                                HandshakeConfig::default(),
+                            let config = Config::default().keepalive(Some(timeouts.keepalive));
+                            let conn =
+                                Connection::server_upgrade(config, HandshakeConfig::default());
+                            clients.insert(
+                                token,
+                                Client {
+                                    socket,
+                                    peer,
+                                    conn,
+                                    handshake_deadline: Some(
+                                        now.saturating_add(timeouts.handshake),
+                                    ),
+                                    close_at: Some(now.saturating_add(timeouts.max_lifetime)),
+                                },
                             );
-                            clients.insert(token, Client { socket, conn });
                         }
                         Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                         Err(e) => return Err(e),
@@ -142,17 +245,11 @@ fn main() -> std::io::Result<()> {
         // Timers: fire what is due, then let those connections write or finish.
         let due: Vec<Token> = clients
             .iter_mut()
-            .filter_map(|(t, c)| {
-                c.conn
-                    .poll_timeout(now)
-                    .is_some_and(|d| d <= now)
-                    .then_some(*t)
-            })
+            .filter_map(|(t, c)| c.next_deadline(now).is_some_and(|d| d <= now).then_some(*t))
             .collect();
         for token in due {
             let client = clients.get_mut(&token).expect("listed above");
-            client.conn.handle_timeout(now);
-            if !service(client, &mut buf, now) {
+            if !client.on_timer(&mut buf, now) {
                 if let Some(mut c) = clients.remove(&token) {
                     let _ = poll.registry().deregister(&mut c.socket);
                 }
