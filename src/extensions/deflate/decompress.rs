@@ -7,7 +7,7 @@
 
 use alloc::boxed::Box;
 use bytes::BytesMut;
-use miniz_oxide::inflate::stream::{inflate, InflateState};
+use miniz_oxide::inflate::stream::{inflate, InflateState, MinReset};
 use miniz_oxide::{DataFormat, MZError, MZFlush, MZStatus};
 
 use super::compress::SYNC_TAIL;
@@ -64,6 +64,23 @@ impl Decompressor {
         out: &mut BytesMut,
         max_out: usize,
     ) -> Result<Decoded, ExtensionError> {
+        let mut end = out.len();
+        let result = self.inflate_into(input, fin, out, &mut end, max_out);
+        out.truncate(end);
+        result
+    }
+
+    /// [`decode`](Self::decode), with `out[..*end]` the output so far. Room for the inflater
+    /// is zeroed ahead of `*end` and kept across steps (a step that ends a stream after a
+    /// couple of bytes does not zero it again), and cut off by the caller.
+    fn inflate_into(
+        &mut self,
+        input: &[u8],
+        fin: bool,
+        out: &mut BytesMut,
+        end: &mut usize,
+        max_out: usize,
+    ) -> Result<Decoded, ExtensionError> {
         if !input.is_empty() {
             self.message_has_input = true;
         } else if fin && !self.message_has_input {
@@ -90,13 +107,20 @@ impl Decompressor {
                     done: false,
                 });
             }
-            let step = room
+            let want = room
                 .min(src.len().saturating_mul(4).max(1024))
                 .min(64 * 1024);
-            let start = out.len();
-            out.resize(start + step, 0);
-            let result = inflate(&mut self.state, src, &mut out[start..], MZFlush::None);
-            out.truncate(start + result.bytes_written);
+            if out.len() - *end < want {
+                out.resize(*end + want, 0);
+            }
+            let offered = (out.len() - *end).min(room);
+            let result = inflate(
+                &mut self.state,
+                src,
+                &mut out[*end..*end + offered],
+                MZFlush::None,
+            );
+            *end += result.bytes_written;
             produced += result.bytes_written;
             if is_tail {
                 self.tail_fed += result.bytes_consumed;
@@ -106,8 +130,9 @@ impl Decompressor {
             match result.status {
                 Ok(MZStatus::StreamEnd) => {
                     // The peer ended its DEFLATE stream (BFINAL): whatever follows starts a
-                    // new one.
-                    self.state.reset(DataFormat::Raw);
+                    // new one. Without zeroing the window: a reset costs nothing, however
+                    // many streams a message holds (a BFINAL stream can be 2 bytes long).
+                    self.state.reset_as(MinReset);
                     if is_tail {
                         // The tail completed the stream; the rest of it is not data.
                         self.tail_fed = SYNC_TAIL.len();
@@ -126,7 +151,7 @@ impl Decompressor {
                 Err(_) => return Err(CORRUPT),
             }
             let all_fed = consumed == input.len() && (!fin || self.tail_fed == SYNC_TAIL.len());
-            if all_fed && result.bytes_written < step {
+            if all_fed && result.bytes_written < offered {
                 if fin {
                     self.tail_fed = 0;
                     self.message_has_input = false;
@@ -200,6 +225,30 @@ mod tests {
             assert_eq!(message(&mut d, &[&[]], room), Err(EMPTY));
             let mut d = Decompressor::new();
             assert_eq!(message(&mut d, &[&[], &[], &[]], room), Err(EMPTY));
+        }
+    }
+
+    /// Many streams in one message (`03 00` is a whole stream: one empty block with BFINAL),
+    /// then "Hello" sync-flushed in the last one.
+    #[test]
+    fn many_streams_in_one_message() {
+        let mut payload = [0x03, 0x00].repeat(1000);
+        payload.extend_from_slice(SYNC);
+        for room in [1, 100] {
+            let mut d = Decompressor::new();
+            for frames in [&[&payload[..]][..], &[&payload[..999], &payload[999..]]] {
+                assert_eq!(
+                    message(&mut d, frames, room).as_deref(),
+                    Ok(&b"Hello"[..]),
+                    "room {room}"
+                );
+            }
+            // A message of streams only, the last one ending at the payload's end.
+            assert_eq!(
+                message(&mut d, &[&payload[..2000]], room).as_deref(),
+                Ok(&b""[..])
+            );
+            assert_eq!(message(&mut d, &[SYNC], room).as_deref(), Ok(&b"Hello"[..]));
         }
     }
 }
