@@ -1,6 +1,7 @@
 //! An arbitrary sequence of API calls and inbound bytes on one connection. Invariants: no
 //! panic; nothing is sent after a close frame; pending output grows only by what the calls
-//! explain; every error maps to a documented close code.
+//! explain; every error maps to a documented close code; releasing buffers keeps every pending
+//! byte.
 #![no_main]
 
 use std::time::Duration;
@@ -26,6 +27,7 @@ enum Op {
     Poll(u32),
     Timeout(u32),
     Eof,
+    Release,
 }
 
 fuzz_target!(|input: (bool, Config, Vec<Op>)| {
@@ -103,6 +105,13 @@ fuzz_target!(|input: (bool, Config, Vec<Op>)| {
                 conn.handle_timeout(Duration::from_millis(ms.into()));
             }
             Op::Eof => conn.receive_eof(),
+            Op::Release => {
+                // Giving back buffers must not change what is pending in either direction.
+                let (pending, buffered) = (conn.pending_output().to_vec(), conn.buffered_input());
+                conn.release_buffers();
+                assert_eq!(conn.pending_output(), &pending[..]);
+                assert_eq!(conn.buffered_input(), buffered);
+            }
         }
         let after = conn.output_len();
         assert!(
