@@ -240,3 +240,72 @@ pub(crate) fn settle_buffer(
         *buf = fresh;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEEP: usize = 64 << 10;
+
+    fn grown(len: usize, capacity: usize) -> (BytesMut, usize) {
+        let mut buf = BytesMut::with_capacity(capacity);
+        buf.extend_from_slice(&alloc::vec![7u8; len]);
+        let allocated = buf.capacity();
+        (buf, allocated)
+    }
+
+    #[test]
+    fn a_buffer_within_keep_is_left_alone() {
+        let (mut buf, mut allocated) = grown(0, KEEP);
+        settle_buffer(&mut buf, &mut allocated, KEEP, 0, 2);
+        assert_eq!(buf.capacity(), KEEP);
+    }
+
+    #[test]
+    fn an_emptied_buffer_past_keep_is_released() {
+        let (mut buf, mut allocated) = grown(0, 10 * KEEP);
+        settle_buffer(&mut buf, &mut allocated, KEEP, 0, 2);
+        assert_eq!((buf.capacity(), allocated), (0, 0));
+    }
+
+    #[test]
+    fn a_few_bytes_left_in_a_large_buffer_move_to_an_allocation_of_their_size() {
+        let (mut buf, mut allocated) = grown(1000, 10 * KEEP);
+        settle_buffer(&mut buf, &mut allocated, KEEP, 0, 2);
+        assert_eq!(&buf[..], &[7u8; 1000][..]);
+        assert!(buf.capacity() < 2000, "{}", buf.capacity());
+        // Once moved, settling again moves nothing (no repeated copying).
+        let before = buf.as_ptr();
+        settle_buffer(&mut buf, &mut allocated, KEEP, 0, 2);
+        assert_eq!(buf.as_ptr(), before);
+    }
+
+    #[test]
+    fn a_buffer_is_kept_while_its_allocation_is_in_proportion_to_its_need() {
+        // 48 KiB held in 128 KiB: more than keep / 2, not more than twice the need.
+        let (mut buf, mut allocated) = grown(48 << 10, 2 * KEEP);
+        let before = buf.as_ptr();
+        settle_buffer(&mut buf, &mut allocated, KEEP, 0, 2);
+        assert_eq!(buf.as_ptr(), before, "kept");
+        // The same bytes in 1 MiB: out of proportion, moved.
+        let (mut buf, mut allocated) = grown(48 << 10, 16 * KEEP);
+        settle_buffer(&mut buf, &mut allocated, KEEP, 0, 2);
+        assert!(buf.capacity() < 2 * KEEP);
+        // A need announced by the caller (a large frame arriving) keeps a large allocation.
+        let (mut buf, mut allocated) = grown(48 << 10, 16 * KEEP);
+        let before = buf.as_ptr();
+        settle_buffer(&mut buf, &mut allocated, KEEP, 8 * KEEP, 2);
+        assert_eq!(buf.as_ptr(), before, "kept for the frame that is arriving");
+    }
+
+    #[test]
+    fn release_keeps_the_bytes_in_an_allocation_of_their_size() {
+        let (mut buf, mut allocated) = grown(10, KEEP);
+        release_buffer(&mut buf, &mut allocated);
+        assert_eq!(&buf[..], &[7u8; 10][..]);
+        assert!(buf.capacity() < 64);
+        let (mut buf, mut allocated) = grown(0, KEEP);
+        release_buffer(&mut buf, &mut allocated);
+        assert_eq!(buf.capacity(), 0);
+    }
+}

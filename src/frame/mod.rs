@@ -63,3 +63,21 @@ impl OpCode {
 
 /// Largest payload a control frame may carry (RFC 6455 §5.5).
 pub const MAX_CONTROL_PAYLOAD: usize = 125;
+
+#[cfg(test)]
+mod tests {
+    use super::OpCode;
+
+    #[test]
+    fn every_four_bit_value_is_an_opcode_or_reserved() {
+        for bits in 0u8..16 {
+            match OpCode::from_bits(bits) {
+                Some(op) => {
+                    assert_eq!(op.bits(), bits);
+                    assert_eq!(op.is_control(), bits >= 8, "{bits:#x}");
+                }
+                None => assert!(matches!(bits, 3..=7 | 0xB..=0xF), "{bits:#x}"),
+            }
+        }
+    }
+}

@@ -143,3 +143,86 @@ impl Assembler {
         *self = Self::default();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_frame_sequences_follow_rfc6455_section_5_4() {
+        let mut asm = Assembler::default();
+        assert_eq!(
+            asm.check_data_opcode(OpCode::Continuation),
+            Err(Error::UnexpectedContinuation)
+        );
+        assert_eq!(
+            asm.check_data_opcode(OpCode::Text),
+            Ok(Some(MessageKind::Text))
+        );
+        asm.begin(MessageKind::Text, false);
+        assert_eq!(asm.check_data_opcode(OpCode::Continuation), Ok(None));
+        assert_eq!(
+            asm.check_data_opcode(OpCode::Binary),
+            Err(Error::ExpectedContinuation)
+        );
+        assert_eq!(asm.finish(), Ok(MessageKind::Text));
+        assert_eq!(
+            asm.check_data_opcode(OpCode::Binary),
+            Ok(Some(MessageKind::Binary))
+        );
+        assert_eq!(
+            asm.finish(),
+            Err(Error::UnexpectedContinuation),
+            "nothing begun"
+        );
+    }
+
+    #[test]
+    fn message_size_is_checked_without_overflow() {
+        let mut asm = Assembler::default();
+        asm.begin(MessageKind::Binary, false);
+        assert_eq!(asm.add_size(10, 16), Ok(()));
+        assert_eq!(asm.add_size(6, 16), Ok(()));
+        assert_eq!(asm.add_size(1, 16), Err(Error::MessageTooLarge));
+        assert_eq!(
+            asm.add_size(usize::MAX, usize::MAX),
+            Err(Error::MessageTooLarge)
+        );
+        assert_eq!(asm.size(), 16);
+    }
+
+    #[test]
+    fn text_is_checked_across_pieces_and_at_the_end() {
+        let mut asm = Assembler::default();
+        asm.begin(MessageKind::Text, false);
+        assert_eq!(asm.check_text("é".as_bytes()[..1].as_ref()), Ok(()));
+        assert_eq!(
+            asm.finish(),
+            Err(Error::InvalidUtf8),
+            "ends inside a code point"
+        );
+        asm.begin(MessageKind::Text, false);
+        assert_eq!(asm.check_whole_text(b"\xff"), Err(Error::InvalidUtf8));
+        asm.begin(MessageKind::Binary, false);
+        assert_eq!(
+            asm.check_whole_text(b"\xff"),
+            Ok(()),
+            "binary is not checked"
+        );
+    }
+
+    #[test]
+    fn a_gathered_message_that_grew_past_keep_gives_its_buffer_back() {
+        let mut asm = Assembler::default();
+        asm.begin(MessageKind::Binary, false);
+        asm.gather(&[1u8; 100_000]);
+        let message = asm.take_gathered(64 << 10);
+        assert_eq!(message.len(), 100_000);
+        assert_eq!(asm.buf.capacity(), 0, "released");
+        // The handed-out message owns its bytes; the assembler keeps no view of them.
+        asm.gather(&[2u8; 1000]);
+        let small = asm.take_gathered(64 << 10);
+        assert_eq!(&small[..], &[2u8; 1000][..]);
+        assert!(asm.buf.capacity() <= 64 << 10);
+    }
+}
