@@ -5,15 +5,17 @@
 //! `with_params` still emits 32 KiB distances; see docs/permessage-deflate.md), so the bound
 //! is built here, in a way that can be checked by reading it:
 //! - 15 bits: the full window, any strategy.
-//! - 12 to 14 bits: a full flush every 2^bits input bytes. A full flush empties the
+//! - 11 to 14 bits: a full flush every 2^bits input bytes. A full flush empties the
 //!   compressor's dictionary, so no match can reach behind it; with flushes at most 2^bits
 //!   bytes apart, no match can reach further back than 2^bits. Each flush ends a block and
 //!   clears the hash tables (128 KiB): 16–20 µs measured, so 12 bits compresses at about a
-//!   third of the speed of 15.
-//! - 8 to 11 bits: run-length matches only (distance 1), built from flags at level 2 or more
+//!   third of the speed of 15. At 11 bits (a flush per 2 KiB) it was measured slightly
+//!   faster than run-length matching (9.7 against 11.0 ms per MiB) with 2.8 times its ratio
+//!   on JSON-like text, so 11 bits flushes too.
+//! - 8 to 10 bits: run-length matches only (distance 1), built from flags at level 2 or more
 //!   (miniz_oxide's level-1 fast path ignores the RLE flag): about 95 MB/s and a poor ratio
-//!   on text. A flush every 256 bytes would be 5 times slower; at 11 bits flushing would
-//!   match RLE's speed with a better ratio (docs/permessage-deflate.md has the figures).
+//!   on text; flushing every 256 to 1024 bytes was measured 1.5 to 5 times slower
+//!   (docs/permessage-deflate.md has the figures).
 //!
 //! **No input survives a call.** Each call compresses what it is given and flushes (a sync
 //! flush at every frame end), so the compressor holds only its window (the dictionary of at
@@ -40,7 +42,7 @@ const FAILED: ExtensionError = ExtensionError {
 /// A raw-deflate compressor bounded to a window of 2^bits bytes.
 pub(crate) struct Compressor {
     inner: Box<CompressorOxide>,
-    /// Full-flush interval when the window is bounded by flushing (12–14 bits).
+    /// Full-flush interval when the window is bounded by flushing (11–14 bits).
     flush_every: Option<usize>,
     /// Input bytes since the last full flush.
     since_full_flush: usize,
@@ -54,7 +56,7 @@ impl Compressor {
                 create_comp_flags_from_zip_params(level, -15, CompressionStrategy::Default as i32),
                 None,
             )
-        } else if window_bits >= 12 {
+        } else if window_bits >= 11 {
             (
                 create_comp_flags_from_zip_params(level, -15, CompressionStrategy::Default as i32),
                 Some(1usize << window_bits),
