@@ -77,7 +77,12 @@ fn member(
     stream.set_nonblocking(true)?;
     stream.set_write_timeout(Some(TICK))?; // for the one blocking write, below
     let origin = Instant::now();
-    let mut conn = Connection::server_upgrade(Config::default(), HandshakeConfig::default());
+    // Chat lines are small: a 64 KiB message limit bounds what each queued broadcast can hold
+    // (the default, 64 MiB, is for servers that expect large messages).
+    let config = Config::default()
+        .max_message_size(64 << 10)
+        .max_frame_size(64 << 10);
+    let mut conn = Connection::server_upgrade(config, HandshakeConfig::default());
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         let mut idle = true;
