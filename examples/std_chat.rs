@@ -83,7 +83,7 @@ fn member(
         .max_message_size(64 << 10)
         .max_frame_size(64 << 10);
     let mut conn = Connection::server_upgrade(config, HandshakeConfig::default());
-    let mut buf = vec![0u8; 64 * 1024];
+    let mut buf = vec![0u8; 32 * 1024];
     loop {
         let mut idle = true;
         match stream.read(&mut buf) {
