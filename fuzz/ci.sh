@@ -9,7 +9,7 @@ python3 make_corpus.py >/dev/null
 cargo +nightly fuzz build -O
 for target in $(cargo +nightly fuzz list); do
   dict=()
-  case "$target" in handshake_*|extension_header) dict=(-dict=dict_http.dict) ;; esac
+  case "$target" in handshake_*|h2_handshake|server_upgrade|extension_header) dict=(-dict=dict_http.dict) ;; esac
   # Run from a copy, so the committed seeds stay as they are.
   work="target/corpus-run/$target"
   rm -rf "$work"; mkdir -p "$work"; cp -r "corpus/$target/." "$work/" 2>/dev/null || true
