@@ -227,17 +227,9 @@ pub(crate) fn settle_buffer(
     if *allocated <= keep {
         return;
     }
-    if buf.is_empty() {
-        *buf = BytesMut::new();
-        *allocated = 0;
-        return;
-    }
     let need = need.max(buf.len());
-    if need <= keep / 2 || *allocated > need.max(keep).saturating_mul(factor) {
-        let mut fresh = BytesMut::with_capacity(buf.len());
-        fresh.extend_from_slice(buf);
-        *allocated = fresh.capacity();
-        *buf = fresh;
+    if buf.is_empty() || need <= keep / 2 || *allocated > need.max(keep).saturating_mul(factor) {
+        release_buffer(buf, allocated);
     }
 }
 

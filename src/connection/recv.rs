@@ -524,7 +524,7 @@ fn parse_close(payload: Bytes) -> Result<Option<CloseFrame>, Error> {
                 return Err(Error::InvalidCloseCode(code));
             }
             let reason = payload.slice(2..);
-            if simdutf8::basic::from_utf8(&reason).is_err() {
+            if !crate::message::utf8::valid_whole(&reason) {
                 return Err(Error::InvalidUtf8);
             }
             Ok(Some(CloseFrame {

@@ -172,7 +172,7 @@ impl Connection {
     /// UTF-8 ([`SendError::InvalidUtf8`] otherwise, and nothing is queued);
     /// [`send_text`](Self::send_text) guarantees it by type and skips the check.
     pub fn send(&mut self, kind: MessageKind, data: &[u8]) -> Result<(), SendError> {
-        if kind == MessageKind::Text && simdutf8::basic::from_utf8(data).is_err() {
+        if kind == MessageKind::Text && !crate::message::utf8::valid_whole(data) {
             return Err(SendError::InvalidUtf8);
         }
         self.send_checked(kind, data)

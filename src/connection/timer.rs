@@ -62,8 +62,9 @@ impl Connection {
     /// Fires the timers due at `now`: a close timeout makes [`transport`](Self::transport)
     /// say [`Transport::Close`] and stops reading (input that arrived before it is still
     /// decoded by [`next_event`](Self::next_event)); a keepalive (which runs only once the
-    /// connection is open, never during the opening handshake) sends a ping, or, if the previous ping met only
-    /// silence, fails the connection with [`Error::KeepaliveTimeout`].
+    /// connection is open, never during the opening handshake) sends a ping, or, if the
+    /// previous ping met only silence, fails the connection with
+    /// [`Error::KeepaliveTimeout`].
     pub fn handle_timeout(&mut self, now: Duration) {
         if self.timers.close_deadline.is_some_and(|d| d <= now) {
             self.timers.close_deadline = None;
