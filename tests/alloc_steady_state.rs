@@ -7,51 +7,21 @@
 
 mod common;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
 use common::client_seeded;
 use sansws::{Config, Connection, Event, MessageKind, ReceiveMode};
 
-struct Counting;
-
-thread_local! {
-    // Per thread, so tests running in parallel do not count each other's allocations. A
-    // const-initialised Cell needs no allocation and no destructor, so the allocator may use it.
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-    // The largest single allocation (or reallocation target) since it was last reset.
-    static LARGEST: Cell<usize> = const { Cell::new(0) };
-}
-
-fn counted(size: usize) {
-    let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
-    let _ = LARGEST.try_with(|c| c.set(c.get().max(size)));
-}
-
-// SAFETY: forwards to the system allocator and only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        counted(layout.size());
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        counted(new_size);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+#[path = "common/counting.rs"]
+mod counting;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: counting::Counting = counting::Counting;
 
 const MESSAGES: usize = 10_000;
 
 fn count<R>(f: impl FnOnce() -> R) -> (usize, R) {
-    let before = ALLOCATIONS.with(Cell::get);
+    let before = counting::allocations();
     let r = f();
-    (ALLOCATIONS.with(Cell::get) - before, r)
+    (counting::allocations() - before, r)
 }
 
 /// Receives `wire` in reads of `read` bytes, dropping each event; returns the messages seen.
@@ -138,7 +108,7 @@ fn a_frame_header_alone_allocates_nothing_sized_by_its_length() {
     frame.extend_from_slice(&[0u8; 100]);
     for mode in [ReceiveMode::Message, ReceiveMode::Stream] {
         let mut server = Connection::server(Config::default().receive_mode(mode));
-        LARGEST.with(|c| c.set(0));
+        counting::reset_largest();
         for b in frame.chunks(7) {
             server.receive(b);
             while let Some(ev) = server.next_event() {
@@ -148,7 +118,7 @@ fn a_frame_header_alone_allocates_nothing_sized_by_its_length() {
                 );
             }
         }
-        let largest = LARGEST.with(Cell::get);
+        let largest = counting::largest();
         println!("{mode:?}: largest allocation {largest} bytes after a 16 MiB header");
         assert!(largest < 4096, "{mode:?}: allocated {largest} bytes");
     }

@@ -4,41 +4,14 @@
 #[path = "handshake_util.rs"]
 mod util;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
 use sansws::handshake::{ClientHandshake, ClientOutcome, ClientRequest, HandshakeConfig};
 use util::*;
 
-struct Counting;
-
-thread_local! {
-    // Per thread, so tests running in parallel do not count each other's allocations. A
-    // const-initialised Cell needs no allocation and no destructor, so the allocator may use it.
-    static BYTES: Cell<usize> = const { Cell::new(0) };
-}
-
-fn counted(n: usize) {
-    let _ = BYTES.try_with(|c| c.set(c.get() + n));
-}
-
-// SAFETY: forwards to the system allocator and only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        counted(layout.size());
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        counted(new_size);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+#[path = "common/counting.rs"]
+mod counting;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: counting::Counting = counting::Counting;
 
 /// `n` interim responses, the 101 and a frame, as one input.
 fn response(n: usize) -> Vec<u8> {
@@ -62,7 +35,7 @@ fn bytes_allocated(input: &[u8], chunk: usize) -> usize {
     };
     let request = ClientRequest::new("h", "/");
     let (mut hs, _) = ClientHandshake::new(&request, &config, &mut counting_entropy()).unwrap();
-    let before = BYTES.with(Cell::get);
+    let before = counting::bytes_allocated();
     let mut outcome = None;
     for piece in input.chunks(chunk) {
         if let Some(o) = hs.receive(piece).unwrap() {
@@ -70,7 +43,7 @@ fn bytes_allocated(input: &[u8], chunk: usize) -> usize {
             break;
         }
     }
-    let used = BYTES.with(Cell::get) - before;
+    let used = counting::bytes_allocated() - before;
     match outcome {
         Some(ClientOutcome::Accepted(a)) => assert_eq!(&a.leftover[..], b"\x81\x00"),
         other => panic!("{other:?}"),

@@ -12,71 +12,16 @@
 
 mod common;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::Ordering;
-
 use common::{client_seeded, Rng};
 use sansws::extensions::deflate::{DeflateConfig, PerMessageDeflate};
 use sansws::extensions::{ExtensionNegotiator, ExtensionOffer};
 use sansws::{Config, Connection, Event};
 
-struct Counting;
-
-thread_local! {
-    // Live heap bytes allocated by this thread, so tests running in parallel do not count
-    // each other (every allocation here is freed on the thread that made it). A
-    // const-initialised Cell needs no allocation and no destructor, so the allocator may use it.
-    static LIVE_BYTES: Cell<isize> = const { Cell::new(0) };
-}
-
-fn add_live(delta: isize) {
-    let _ = LIVE_BYTES.try_with(|c| c.set(c.get() + delta));
-}
-
-/// Live bytes of this thread. The count can start below zero (the thread may free what
-/// another allocated), so readings are compared with wrapping subtraction.
-struct Live;
-
-impl Live {
-    fn load(&self, _: Ordering) -> usize {
-        LIVE_BYTES.with(Cell::get) as usize
-    }
-}
-
-static LIVE: Live = Live;
-
-// SAFETY: forwards to the system allocator and only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            add_live(layout.size() as isize);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
-        add_live(-(layout.size() as isize));
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc_zeroed(layout) };
-        if !p.is_null() {
-            add_live(layout.size() as isize);
-        }
-        p
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            add_live(new_size as isize - layout.size() as isize);
-        }
-        p
-    }
-}
+#[path = "common/counting.rs"]
+mod counting;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: counting::Counting = counting::Counting;
 
 #[derive(Clone, Copy, Debug)]
 enum Mode {
@@ -128,9 +73,9 @@ fn transfer(from: &mut Connection, to: &mut Connection) -> usize {
 /// Live bytes held by a client and a server after one message each way of `payload`: as the
 /// connections left them, and after `release_buffers`. Also returns the fresh pair's bytes.
 fn retained(mode: Mode, payload: &[u8], text: bool) -> (usize, usize, usize) {
-    let base = LIVE.load(Ordering::SeqCst);
+    let base = counting::live();
     let (mut client, mut server) = pair(mode);
-    let fresh = LIVE.load(Ordering::SeqCst).wrapping_sub(base);
+    let fresh = counting::live_since(base);
     if text {
         client
             .send_text(std::str::from_utf8(payload).unwrap())
@@ -141,10 +86,10 @@ fn retained(mode: Mode, payload: &[u8], text: bool) -> (usize, usize, usize) {
     assert_eq!(transfer(&mut client, &mut server), payload.len());
     server.send_binary(payload).unwrap();
     assert_eq!(transfer(&mut server, &mut client), payload.len());
-    let held = LIVE.load(Ordering::SeqCst).wrapping_sub(base);
+    let held = counting::live_since(base);
     client.release_buffers();
     server.release_buffers();
-    let released = LIVE.load(Ordering::SeqCst).wrapping_sub(base);
+    let released = counting::live_since(base);
     drop((client, server));
     (fresh, held, released)
 }
@@ -153,15 +98,15 @@ fn retained(mode: Mode, payload: &[u8], text: bool) -> (usize, usize, usize) {
 fn codec_sizes() -> (usize, usize) {
     use miniz_oxide::deflate::core::{create_comp_flags_from_zip_params, CompressorOxide};
     use miniz_oxide::inflate::stream::InflateState;
-    let base = LIVE.load(Ordering::SeqCst);
+    let base = counting::live();
     let c = Box::new(CompressorOxide::new(create_comp_flags_from_zip_params(
         1, -15, 0,
     )));
-    let compressor = LIVE.load(Ordering::SeqCst).wrapping_sub(base);
+    let compressor = counting::live_since(base);
     drop(c);
-    let base = LIVE.load(Ordering::SeqCst);
+    let base = counting::live();
     let i = InflateState::new_boxed(miniz_oxide::DataFormat::Raw);
-    let inflater = LIVE.load(Ordering::SeqCst).wrapping_sub(base);
+    let inflater = counting::live_since(base);
     drop(i);
     (compressor, inflater)
 }
@@ -241,7 +186,7 @@ fn retained_bytes_do_not_depend_on_message_size() {
 /// frame (60 KB) has only partly arrived at the server (`arrived` bytes of it) and the client
 /// still has 10 KB of it unwritten: neither buffer is empty when the connections come to rest.
 fn retained_mid_frame(payload: &[u8], arrived: usize) -> usize {
-    let base = LIVE.load(Ordering::SeqCst);
+    let base = counting::live();
     let (mut client, mut server) = pair(Mode::Off);
     client.send_binary(payload).unwrap();
     client.send_binary(&vec![1u8; 60_000]).unwrap();
@@ -267,11 +212,11 @@ fn retained_mid_frame(payload: &[u8], arrived: usize) -> usize {
     assert_eq!(received, payload.len());
     assert_eq!(client.output_len(), unwritten);
     assert_eq!(server.buffered_input(), arrived);
-    let held = LIVE.load(Ordering::SeqCst).wrapping_sub(base);
+    let held = counting::live_since(base);
     // After release_buffers: exactly the bytes still pending, in allocations of their size.
     client.release_buffers();
     server.release_buffers();
-    let released = LIVE.load(Ordering::SeqCst).wrapping_sub(base);
+    let released = counting::live_since(base);
     assert!(
         released <= arrived + unwritten + 64,
         "{released} bytes held after release_buffers with {arrived} + {unwritten} pending"
