@@ -86,8 +86,8 @@ pub fn drain(conn: &mut Connection) -> Vec<u8> {
     out
 }
 
-/// Decodes the frames in `wire` (unmasking them): (opcode bits, fin, payload).
-pub fn frames(wire: &[u8]) -> Vec<(u8, bool, Vec<u8>)> {
+/// Decodes the frames in `wire`: each header with its payload, unmasked.
+pub fn decoded_frames(wire: &[u8]) -> Vec<(sansws::frame::FrameHeader, Vec<u8>)> {
     let mut out = Vec::new();
     let mut pos = 0;
     while pos < wire.len() {
@@ -99,10 +99,18 @@ pub fn frames(wire: &[u8]) -> Vec<(u8, bool, Vec<u8>)> {
         if let Some(key) = h.mask {
             sansws::frame::apply_mask(&mut payload, key, 0);
         }
-        out.push((h.opcode.bits(), h.fin, payload));
+        out.push((h, payload));
         pos += n + len;
     }
     out
+}
+
+/// Decodes the frames in `wire` (unmasking them): (opcode bits, fin, payload).
+pub fn frames(wire: &[u8]) -> Vec<(u8, bool, Vec<u8>)> {
+    decoded_frames(wire)
+        .into_iter()
+        .map(|(h, payload)| (h.opcode.bits(), h.fin, payload))
+        .collect()
 }
 
 /// The status code of the close frame in `wire`, if there is one (and it carries a code).

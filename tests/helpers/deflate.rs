@@ -58,17 +58,7 @@ pub struct WireMessage {
 pub fn wire_messages(wire: &[u8]) -> Vec<WireMessage> {
     let mut out: Vec<WireMessage> = Vec::new();
     let mut open = false;
-    let mut pos = 0;
-    while pos < wire.len() {
-        let (h, n) = sansws::frame::decode_header(&wire[pos..])
-            .unwrap()
-            .expect("whole header");
-        let len = h.payload_len as usize;
-        let mut payload = wire[pos + n..pos + n + len].to_vec();
-        if let Some(key) = h.mask {
-            sansws::frame::apply_mask(&mut payload, key, 0);
-        }
-        pos += n + len;
+    for (h, payload) in crate::common::decoded_frames(wire) {
         let opcode = h.opcode.bits();
         if opcode >= 0x8 {
             assert_eq!(h.rsv, 0, "reserved bits on a control frame");
