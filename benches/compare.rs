@@ -79,7 +79,7 @@ fn masked_wire(kind: MessageKind, data: &[u8], count: usize) -> Vec<u8> {
     for _ in 0..count {
         client.send(kind, data).unwrap();
     }
-    client.take_output().to_vec()
+    client.pending_output().to_vec()
 }
 
 /// An in-memory transport for tungstenite: reads from the input, discards writes.

@@ -27,6 +27,7 @@ use miniz_oxide::inflate::stream::{inflate, InflateState};
 use miniz_oxide::{DataFormat, MZFlush};
 use sansws::extensions::deflate::{DeflateConfig, PerMessageDeflate};
 use sansws::extensions::{ExtensionNegotiator, ExtensionOffer};
+use sansws::handshake::Negotiated;
 use sansws::{Config, Connection, Event};
 use std::hint::black_box;
 
@@ -53,10 +54,13 @@ fn negotiated(client_cfg: DeflateConfig, server_cfg: DeflateConfig) -> (Connecti
     let refs: Vec<&ExtensionOffer> = offers.iter().collect();
     let (answer, server_ext) = PerMessageDeflate::new(server_cfg).accept(&refs).unwrap();
     let config = Config::default().max_message_size(4 << 20);
-    let mut client = Connection::client(config.clone(), Box::new(|b: &mut [u8]| b.fill(0x3c)));
-    client.set_extension(client_neg.confirm(&answer).unwrap());
-    let mut server = Connection::server(config);
-    server.set_extension(server_ext);
+    let installed = |extension| Negotiated {
+        subprotocol: None,
+        extension: Some(extension),
+    };
+    let client = Connection::client(config.clone(), Box::new(|b: &mut [u8]| b.fill(0x3c)))
+        .after_handshake(installed(client_neg.confirm(&answer).unwrap()), &[]);
+    let server = Connection::server(config).after_handshake(installed(server_ext), &[]);
     (client, server)
 }
 
@@ -83,7 +87,7 @@ fn compress(c: &mut Criterion) {
                     for m in &msgs {
                         server.send_binary(m).unwrap();
                     }
-                    let n = server.output_len();
+                    let n = server.pending_output_len();
                     black_box(server.pending_output());
                     server.advance_output(n);
                 })
@@ -120,7 +124,8 @@ fn decompress(c: &mut Criterion) {
             for m in &msgs {
                 client.send_binary(m).unwrap();
             }
-            let wire = client.take_output();
+            let wire = client.pending_output().to_vec();
+            client.advance_output(wire.len());
             group.bench_function(BenchmarkId::new(label, size), |b| {
                 b.iter(|| {
                     server.receive(&wire);
@@ -179,7 +184,7 @@ fn window(c: &mut Criterion) {
             );
             b.iter(|| {
                 server.send_binary(&text).unwrap();
-                let n = server.output_len();
+                let n = server.pending_output_len();
                 black_box(server.pending_output());
                 server.advance_output(n);
             })

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
-use sansws::handshake::{Accept, HandshakeConfig};
+use sansws::handshake::{AcceptOptions, HandshakeConfig};
 use sansws::{CloseCode, Config, Connection, Event, State, Transport};
 
 const LISTENER: Token = Token(0);
@@ -116,7 +116,7 @@ fn service(client: &mut Client, buf: &mut [u8], now: Duration) -> bool {
     loop {
         let mut progress = false;
         // Read, unless the peer is not taking our output.
-        if conn.output_len() < HIGH_WATER && conn.transport() != Transport::Close {
+        if conn.pending_output_len() < HIGH_WATER && conn.transport() != Transport::Close {
             match socket.read(buf) {
                 Ok(0) => conn.receive_eof(),
                 Ok(n) => {
@@ -131,7 +131,7 @@ fn service(client: &mut Client, buf: &mut [u8], now: Duration) -> bool {
         while let Some(event) = conn.next_event() {
             match event {
                 Ok(Event::UpgradeRequest) => {
-                    if conn.accept(Accept::new()).is_ok() {
+                    if conn.accept(AcceptOptions::new()).is_ok() {
                         *handshake_deadline = None;
                     }
                 }
@@ -146,7 +146,7 @@ fn service(client: &mut Client, buf: &mut [u8], now: Duration) -> bool {
             }
         }
         // Write what the socket takes; the rest waits for the next writable event.
-        while conn.output_len() > 0 {
+        while conn.pending_output_len() > 0 {
             match socket.write(conn.pending_output()) {
                 Ok(0) => return false,
                 Ok(n) => {
@@ -158,7 +158,7 @@ fn service(client: &mut Client, buf: &mut [u8], now: Duration) -> bool {
                 Err(_) => return false,
             }
         }
-        if conn.transport() == Transport::Close && conn.output_len() == 0 {
+        if conn.transport() == Transport::Close && conn.pending_output_len() == 0 {
             return false;
         }
         let _ = conn.poll_timeout(now);
@@ -168,7 +168,7 @@ fn service(client: &mut Client, buf: &mut [u8], now: Duration) -> bool {
             // connections hold only their fixed (and, with compression, codec) state. The
             // price is an allocation at the next read; a server with steady traffic on every
             // connection may prefer to do this only after some quiet time.
-            if conn.output_len() == 0 {
+            if conn.pending_output_len() == 0 {
                 conn.release_buffers();
             }
             return true;

@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sansws::bytes::Bytes;
-use sansws::handshake::{Accept, HandshakeConfig};
+use sansws::handshake::{AcceptOptions, HandshakeConfig};
 use sansws::{CloseCode, Config, Connection, Event, Transport};
 
 /// Broadcasts waiting for one member: what the server keeps for a member at most.
@@ -99,7 +99,7 @@ fn member(
         while let Some(event) = conn.next_event() {
             match event {
                 Ok(Event::UpgradeRequest) => {
-                    let _ = conn.accept(Accept::new());
+                    let _ = conn.accept(AcceptOptions::new());
                 }
                 Ok(Event::Text(text)) => broadcast(&room, text),
                 Ok(_) => {}
@@ -116,12 +116,12 @@ fn member(
         }
         // Forward broadcasts, taking them from the queue only while the socket keeps up.
         loop {
-            while conn.output_len() < HIGH_WATER {
+            while conn.pending_output_len() < HIGH_WATER {
                 let Ok(text) = inbox.try_recv() else { break };
                 // Not open yet, or closing: the message is dropped for this member.
                 let _ = conn.send(sansws::MessageKind::Text, &text);
             }
-            if conn.output_len() == 0 {
+            if conn.pending_output_len() == 0 {
                 break;
             }
             match stream.write(conn.pending_output()) {
@@ -146,7 +146,7 @@ fn member(
         }
         if idle {
             // Nothing came in: wait for the next broadcast, TICK at most.
-            if conn.output_len() < HIGH_WATER {
+            if conn.pending_output_len() < HIGH_WATER {
                 match inbox.recv_timeout(TICK) {
                     Ok(text) => {
                         let _ = conn.send(sansws::MessageKind::Text, &text);

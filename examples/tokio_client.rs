@@ -47,7 +47,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                         conn.close(CloseCode::NORMAL, "done")?;
                     }
                 }
-                Event::Rejected(r) => return Err(format!("server answered {}", r.status).into()),
+                Event::Refused(r) => return Err(format!("server answered {}", r.status).into()),
                 Event::Text(t) => {
                     println!("{}", String::from_utf8_lossy(&t));
                     // Messages may still arrive after the close went out (a server that
@@ -63,8 +63,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 _ => {}
             }
         }
-        if conn.output_len() > 0 {
-            stream.write_all(&conn.take_output()).await?;
+        let pending = conn.pending_output_len();
+        if pending > 0 {
+            stream.write_all(conn.pending_output()).await?;
+            conn.advance_output(pending);
         }
         if conn.transport() == Transport::Close {
             return Ok(());

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sansws::extensions::deflate::{DeflateConfig, PerMessageDeflate};
-use sansws::handshake::{Accept, HandshakeConfig};
+use sansws::handshake::{AcceptOptions, HandshakeConfig};
 use sansws::{Config, Connection, Event, Transport};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -24,7 +24,7 @@ async fn serve(mut stream: TcpStream) -> std::io::Result<()> {
         while let Some(event) = conn.next_event() {
             match event {
                 Ok(Event::UpgradeRequest) => {
-                    let _ = conn.accept(Accept::new());
+                    let _ = conn.accept(AcceptOptions::new());
                 }
                 Ok(Event::Text(text)) => {
                     let _ = conn.send(sansws::MessageKind::Text, &text);
@@ -36,10 +36,12 @@ async fn serve(mut stream: TcpStream) -> std::io::Result<()> {
                 Err(e) => eprintln!("connection failed: {e}"),
             }
         }
-        // take_output hands the bytes over without copying; write_all may take several writes.
-        if conn.output_len() > 0 {
-            let out = conn.take_output();
-            stream.write_all(&out).await?;
+        // The bytes stay pending until the socket took them, so pending_output_len() remains
+        // an honest backpressure signal while write_all waits.
+        let pending = conn.pending_output_len();
+        if pending > 0 {
+            stream.write_all(conn.pending_output()).await?;
+            conn.advance_output(pending);
         }
         if conn.transport() == Transport::Close {
             return stream.shutdown().await;
@@ -61,8 +63,7 @@ async fn serve(mut stream: TcpStream) -> std::io::Result<()> {
 /// clients that offer nothing get plain frames. The same one line as the conformance examples'
 /// `examples/common/settings.rs`, written out here so this file stands on its own.
 fn handshake_config() -> HandshakeConfig {
-    HandshakeConfig::default()
-        .with_extension(Arc::new(PerMessageDeflate::new(DeflateConfig::default())))
+    HandshakeConfig::default().extension(Arc::new(PerMessageDeflate::new(DeflateConfig::default())))
 }
 
 #[tokio::main(flavor = "current_thread")]

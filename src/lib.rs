@@ -14,7 +14,7 @@
 //!
 //! ```
 //! use sansws::entropy::OsEntropy;
-//! use sansws::handshake::{Accept, ClientRequest, HandshakeConfig};
+//! use sansws::handshake::{AcceptOptions, ClientRequest, HandshakeConfig};
 //! use sansws::{Config, Connection, Event};
 //!
 //! // The server starts at the first byte of the HTTP upgrade request.
@@ -27,14 +27,15 @@
 //!
 //! // "Network": move everything one side wrote to the other side.
 //! fn pump(from: &mut Connection, to: &mut Connection) {
-//!     let bytes = from.take_output();
-//!     to.receive(&bytes);
+//!     let n = from.pending_output_len();
+//!     to.receive(from.pending_output());
+//!     from.advance_output(n);
 //! }
 //!
 //! pump(&mut client, &mut server);
 //! assert_eq!(server.next_event(), Some(Ok(Event::UpgradeRequest)));
 //! assert_eq!(server.upgrade_request().unwrap().target, "/chat");
-//! server.accept(Accept::new()).unwrap(); // queues "HTTP/1.1 101 Switching Protocols"
+//! server.accept(AcceptOptions::new()).unwrap(); // queues "HTTP/1.1 101 Switching Protocols"
 //!
 //! pump(&mut server, &mut client);
 //! assert_eq!(client.next_event(), Some(Ok(Event::Open { subprotocol: None })));
@@ -64,20 +65,27 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
-pub mod connection;
+// Layers, bottom up; a module imports only from the layers below it (docs/architecture.md,
+// checked by scripts/check-layers.sh). Vocabulary and buffers first.
+mod buffer;
+mod close;
 pub mod entropy;
+mod http_token;
+// The frame codec, message assembly, extensions, the handshake, the connection.
+mod connection;
 pub mod extensions;
 pub mod frame;
 pub mod handshake;
-pub mod message;
+mod message;
+
+#[doc = include_str!("../docs/integration.md")]
+pub mod guide {}
 
 pub use bytes;
-pub use connection::close::{CloseCode, CloseFrame};
-pub use connection::config::{Config, ReceiveMode};
-pub use connection::error::{Error, SendError};
-pub use connection::event::Event;
-pub use connection::state::{Role, State, Transport};
-pub use connection::Connection;
+pub use close::{CloseCode, CloseFrame};
+pub use connection::{
+    Config, Connection, Error, Event, ReceiveMode, Role, SendError, State, Transport,
+};
 pub use message::MessageKind;
 
 /// The README's examples, compiled and run as doctests.

@@ -73,7 +73,7 @@ fn manual_close_reply_when_auto_close_is_off() {
     let events = pump(&mut client, &mut server);
     assert!(matches!(&events[..], [Ok(Event::Close(Some(f)))] if f.code == CloseCode(4000)));
     assert_eq!(server.state(), State::CloseReceived);
-    assert_eq!(server.output_len(), 0, "no automatic reply");
+    assert_eq!(server.pending_output_len(), 0, "no automatic reply");
     server.send_text("a last word is allowed").unwrap();
     server.close(CloseCode(4000), "").unwrap();
     assert_eq!(server.state(), State::Closed);
@@ -107,7 +107,7 @@ fn auto_pong_can_be_turned_off_and_nothing_follows_a_close() {
         pump(&mut client, &mut server),
         vec![Ok(Event::Ping("x".into()))]
     );
-    assert_eq!(server.output_len(), 0);
+    assert_eq!(server.pending_output_len(), 0);
     let (mut client, mut server) = pair(Config::default());
     server.close(CloseCode::NORMAL, "").unwrap();
     drain(&mut server);
@@ -116,7 +116,11 @@ fn auto_pong_can_be_turned_off_and_nothing_follows_a_close() {
         pump(&mut client, &mut server),
         vec![Ok(Event::Ping("x".into()))]
     );
-    assert_eq!(server.output_len(), 0, "no pong after our close frame");
+    assert_eq!(
+        server.pending_output_len(),
+        0,
+        "no pong after our close frame"
+    );
     assert_eq!(server.send_pong(b""), Err(SendError::Closed));
     assert_eq!(server.close(CloseCode::NORMAL, ""), Err(SendError::Closed));
 }
@@ -138,7 +142,7 @@ fn close_arguments_are_checked() {
         server.send_ping(&[0; 126]),
         Err(SendError::ControlFrameTooLong)
     );
-    assert_eq!(server.output_len(), 0);
+    assert_eq!(server.pending_output_len(), 0);
     server.close(CloseCode::NORMAL, &"x".repeat(123)).unwrap();
     assert_eq!(frames(&drain(&mut server))[0].2.len(), 125);
 }
@@ -207,7 +211,11 @@ fn keepalive_pings_then_gives_up_on_silence() {
     server.handle_timeout(interval * 4);
     assert_eq!(server.next_event(), Some(Err(Error::KeepaliveTimeout)));
     assert_eq!(server.transport(), Transport::Close);
-    assert_eq!(server.output_len(), 0, "nothing is sent to a silent peer");
+    assert_eq!(
+        server.pending_output_len(),
+        0,
+        "nothing is sent to a silent peer"
+    );
 }
 
 #[test]
@@ -219,7 +227,7 @@ fn transport_end_before_close_is_abnormal() {
     server.receive_eof();
     assert_eq!(server.next_event(), Some(Err(Error::UnexpectedEof)));
     assert_eq!(Error::UnexpectedEof.close_code(), CloseCode::ABNORMAL);
-    assert_eq!(server.output_len(), 0, "1006 is never sent");
+    assert_eq!(server.pending_output_len(), 0, "1006 is never sent");
     assert_eq!(server.transport(), Transport::Close);
 }
 
@@ -228,10 +236,10 @@ fn partial_writes_and_backpressure() {
     let mut server = Connection::server(Config::default());
     server.send_binary(&[1u8; 1000]).unwrap();
     server.send_text("tail").unwrap();
-    let total = server.output_len();
+    let total = server.pending_output_len();
     assert_eq!(total, 4 + 1000 + 2 + 4);
     let mut written = Vec::new();
-    while server.output_len() > 0 {
+    while server.pending_output_len() > 0 {
         let n = server.pending_output().len().min(333);
         written.extend_from_slice(&server.pending_output()[..n]);
         server.advance_output(n);
@@ -240,8 +248,8 @@ fn partial_writes_and_backpressure() {
     assert_eq!(f.len(), 2);
     assert_eq!(f[1].2, b"tail");
     server.send_text("again").unwrap();
-    assert_eq!(&server.take_output()[2..], b"again");
-    assert_eq!(server.output_len(), 0);
+    assert_eq!(&drain(&mut server)[2..], b"again");
+    assert_eq!(server.pending_output_len(), 0);
 }
 
 #[test]
@@ -254,7 +262,8 @@ fn input_that_arrived_before_a_close_timeout_is_still_decoded() {
     // The peer's message arrives, but the caller fires the timer before decoding it.
     client.send_text("late but whole").unwrap();
     let wire = drain(&mut client);
-    assert_eq!(server.receive(&wire), wire.len());
+    server.receive(&wire);
+    assert_eq!(server.pending_input_len(), wire.len());
     server.handle_timeout(deadline);
     assert_eq!(server.state(), State::Closed);
     assert_eq!(server.transport(), Transport::Close);
@@ -264,8 +273,9 @@ fn input_that_arrived_before_a_close_timeout_is_still_decoded() {
         "nothing the peer sent correctly is lost"
     );
     assert_eq!(server.next_event(), None);
+    server.receive(b"\x81");
     assert_eq!(
-        server.receive(b"\x81"),
+        server.pending_input_len(),
         0,
         "no more input after the timeout"
     );
@@ -286,7 +296,7 @@ fn keepalive_does_not_run_during_the_opening_handshake() {
         "no keepalive yet"
     );
     server.handle_timeout(interval * 5);
-    assert_eq!(server.output_len(), 0, "no ping ahead of the 101");
+    assert_eq!(server.pending_output_len(), 0, "no ping ahead of the 101");
 
     let mut client = Connection::client_upgrade(
         config,
@@ -295,10 +305,14 @@ fn keepalive_does_not_run_during_the_opening_handshake() {
         Box::new(OsEntropy::new()),
     )
     .unwrap();
-    let request_len = client.output_len();
+    let request_len = client.pending_output_len();
     assert_eq!(client.poll_timeout(Duration::ZERO), None);
     client.handle_timeout(interval * 5);
-    assert_eq!(client.output_len(), request_len, "only the upgrade request");
+    assert_eq!(
+        client.pending_output_len(),
+        request_len,
+        "only the upgrade request"
+    );
     assert_eq!(
         client.next_event(),
         None,

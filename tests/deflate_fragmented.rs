@@ -1,11 +1,9 @@
 //! Compressed messages split into many frames and chunks, through negotiated connections.
 
 mod common;
-#[path = "helpers/deflate.rs"]
-mod deflate;
 
+use common::deflate::{deflate_pair, json, unhex, wire_messages};
 use common::{drain, feed_chunked, frame, Rng};
-use deflate::{deflate_pair, json, unhex, wire_messages};
 use sansws::extensions::deflate::DeflateConfig;
 use sansws::{Config, Event, MessageKind, ReceiveMode};
 

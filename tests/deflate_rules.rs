@@ -2,19 +2,16 @@
 //! the examples of §7.2.3, corrupt data and decompression bombs.
 
 mod common;
-#[path = "helpers/deflate.rs"]
-mod deflate;
 
+use common::deflate::{negotiated, unhex};
+use common::handshake::{header_of, offers_in};
 use common::{close_code_in, drain, feed_chunked, frame, frames};
-use deflate::unhex;
 use sansws::extensions::deflate::{DeflateConfig, PerMessageDeflate};
-use sansws::extensions::{
-    parse_extensions, Decoded, Extension, ExtensionError, ExtensionNegotiator, ExtensionOffer,
-};
+use sansws::extensions::{Decoded, Extension, ExtensionError, ExtensionNegotiator, ExtensionOffer};
 use sansws::{Config, Connection, Error, Event, ReceiveMode, SendError};
 
 fn offers(header: &str) -> Vec<ExtensionOffer> {
-    parse_extensions(header).expect("valid header")
+    offers_in(header)
 }
 
 fn accept(config: DeflateConfig, header: &str) -> Option<String> {
@@ -22,7 +19,7 @@ fn accept(config: DeflateConfig, header: &str) -> Option<String> {
     let refs: Vec<&ExtensionOffer> = offers.iter().collect();
     PerMessageDeflate::new(config)
         .accept(&refs)
-        .map(|(answer, _)| sansws::extensions::format_extensions(&[answer]))
+        .map(|(answer, _)| header_of(&[answer]))
 }
 
 #[test]
@@ -137,7 +134,7 @@ fn confirm(config: DeflateConfig, answer: &str) -> Result<Box<dyn Extension>, St
 #[test]
 fn client_checks_the_answer_against_its_offers() {
     let d = DeflateConfig::default();
-    let sent = sansws::extensions::format_extensions(&PerMessageDeflate::new(d).offers());
+    let sent = header_of(&PerMessageDeflate::new(d).offers());
     assert_eq!(sent, "permessage-deflate; client_max_window_bits");
     assert!(confirm(d, "permessage-deflate").is_ok());
     assert!(confirm(d, "permessage-deflate; client_max_window_bits=9").is_ok());
@@ -158,7 +155,7 @@ fn client_checks_the_answer_against_its_offers() {
     // A client that asked for a small server window refuses a larger one, but accepts an
     // answer to its plain fallback offer.
     let small = d.server_max_window_bits(10).client_max_window_bits(12);
-    let sent = sansws::extensions::format_extensions(&PerMessageDeflate::new(small).offers());
+    let sent = header_of(&PerMessageDeflate::new(small).offers());
     assert_eq!(sent, "permessage-deflate; server_max_window_bits=10; client_max_window_bits=12, permessage-deflate; client_max_window_bits=12");
     assert!(confirm(small, "permessage-deflate; server_max_window_bits=9").is_ok());
     assert!(
@@ -169,7 +166,7 @@ fn client_checks_the_answer_against_its_offers() {
     // A client configured with 8 offers 8, and takes an answer without the parameter (what
     // our server answers to it).
     let eight = d.client_max_window_bits(8);
-    let sent = sansws::extensions::format_extensions(&PerMessageDeflate::new(eight).offers());
+    let sent = header_of(&PerMessageDeflate::new(eight).offers());
     assert_eq!(sent, "permessage-deflate; client_max_window_bits=8");
     assert!(confirm(eight, "permessage-deflate").is_ok());
     assert!(confirm(eight, "permessage-deflate; client_max_window_bits=8").is_ok());
@@ -182,13 +179,12 @@ fn deflate_server(mode: ReceiveMode, max_message: usize) -> Connection {
     let (_, ext) = PerMessageDeflate::new(DeflateConfig::default())
         .accept(&refs)
         .unwrap();
-    let mut server = Connection::server(
+    Connection::server(
         Config::default()
             .receive_mode(mode)
             .max_message_size(max_message),
-    );
-    server.set_extension(ext);
-    server
+    )
+    .after_handshake(negotiated(ext), &[])
 }
 
 #[test]
@@ -230,11 +226,13 @@ fn rfc7692_examples() {
     assert_eq!(out[0].2, [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]);
     assert!(out[1].2.len() < out[0].2.len(), "{:x?}", out[1].2);
     let offer = offers("permessage-deflate").remove(0);
-    let mut client = common::client_seeded(Config::default(), 3);
-    client.set_extension(
-        PerMessageDeflate::new(DeflateConfig::default())
-            .confirm(&offer)
-            .unwrap(),
+    let mut client = common::client_seeded(Config::default(), 3).after_handshake(
+        negotiated(
+            PerMessageDeflate::new(DeflateConfig::default())
+                .confirm(&offer)
+                .unwrap(),
+        ),
+        &[],
     );
     assert_eq!(
         feed_chunked(&mut client, &wire, &[1]),
@@ -274,11 +272,13 @@ fn rfc7692_examples() {
     // The exact bytes of the RFC's example, as a server would receive them unmasked (here on
     // a client, which must not see a mask).
     let offer = offers("permessage-deflate").remove(0);
-    let mut client = common::client_seeded(Config::default(), 5);
-    client.set_extension(
-        PerMessageDeflate::new(DeflateConfig::default())
-            .confirm(&offer)
-            .unwrap(),
+    let mut client = common::client_seeded(Config::default(), 5).after_handshake(
+        negotiated(
+            PerMessageDeflate::new(DeflateConfig::default())
+                .confirm(&offer)
+                .unwrap(),
+        ),
+        &[],
     );
     assert_eq!(
         feed_chunked(
@@ -576,8 +576,8 @@ impl Extension for FailsOnce {
 #[test]
 fn an_encode_error_leaves_no_stale_output() {
     for streamed in [false, true] {
-        let mut server = Connection::server(Config::default());
-        server.set_extension(Box::new(FailsOnce { failed: false }));
+        let mut server = Connection::server(Config::default())
+            .after_handshake(negotiated(Box::new(FailsOnce { failed: false })), &[]);
         if streamed {
             server.begin_message(sansws::MessageKind::Binary).unwrap();
             assert!(matches!(

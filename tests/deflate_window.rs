@@ -4,11 +4,9 @@
 //! just beyond the window, across messages under context takeover.
 
 mod common;
-#[path = "helpers/deflate.rs"]
-mod deflate;
 
+use common::deflate::{deflate_pair, json, negotiated, wire_messages, zlib_accepts};
 use common::{drain, frames, Rng};
-use deflate::{deflate_pair, json, wire_messages, zlib_accepts};
 use sansws::extensions::deflate::{DeflateConfig, PerMessageDeflate};
 use sansws::extensions::{ExtensionNegotiator, ExtensionOffer};
 use sansws::{Config, Connection, Event, MessageKind};
@@ -46,8 +44,7 @@ fn check_with_zlib(bits: u8, level: u8) {
             .any(|p| p.name == "server_max_window_bits"
                 && p.value.as_deref() == Some(&*bits.to_string())));
     }
-    let mut server = Connection::server(Config::default());
-    server.set_extension(ext);
+    let mut server = Connection::server(Config::default()).after_handshake(negotiated(ext), &[]);
     let mut rng = Rng(u64::from(bits) * 1000 + u64::from(level));
     let msgs = messages(u32::from(bits), &mut rng);
     let mut pairs = Vec::new();

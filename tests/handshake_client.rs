@@ -1,15 +1,14 @@
 //! Client side of the HTTP/1.1 handshake: the request written, and every rule on the
 //! response, fed whole and at every split.
 
-#[path = "handshake_util.rs"]
-mod util;
+mod common;
 
+use common::handshake::*;
 use sansws::extensions::ExtensionOffer;
 use sansws::handshake::{
-    Accept, ClientHandshake, ClientOutcome, ClientRequest, HandshakeConfig, HandshakeError,
+    AcceptOptions, ClientHandshake, ClientOutcome, ClientRequest, HandshakeConfig, HandshakeError,
     HeaderList,
 };
-use util::*;
 
 fn start(request: &ClientRequest, config: &HandshakeConfig) -> (ClientHandshake, Vec<u8>) {
     ClientHandshake::new(request, config, &mut counting_entropy()).unwrap()
@@ -108,7 +107,7 @@ fn fresh_key_per_handshake() {
 fn nginx_response_is_accepted() {
     let (a, rest) = accepted(client_all_ways(plain(), &nginx_101("")));
     assert!(rest.is_empty());
-    assert!(a.negotiated.subprotocol.is_none() && a.negotiated.extensions.is_empty());
+    assert!(a.negotiated.subprotocol.is_none() && a.negotiated.extension.is_none());
     assert_eq!(a.headers.single("server"), Some(&b"nginx/1.24.0"[..]));
 }
 
@@ -218,8 +217,11 @@ fn extension_answers() {
         make,
         &nginx_101("Sec-WebSocket-Extensions: X-Test; level=1\r\n"),
     ));
-    assert_eq!(a.negotiated.extensions.len(), 1);
-    assert_eq!(a.negotiated.rsv_bits(), 0x40);
+    assert!(a.negotiated.extension.is_some());
+    assert_eq!(
+        a.negotiated.extension.as_ref().map(|e| e.rsv_bits()),
+        Some(0x40)
+    );
 
     let e =
         client_all_ways(make, &nginx_101("Sec-WebSocket-Extensions: x-unknown\r\n")).unwrap_err();
@@ -277,7 +279,7 @@ fn extension_offered_by_nobody_cannot_be_answered() {
             }))
         }
     }
-    let config = HandshakeConfig::default().with_extension(std::sync::Arc::new(Silent));
+    let config = HandshakeConfig::default().extension(std::sync::Arc::new(Silent));
     let (_, bytes) = start(&ClientRequest::new("h", "/"), &config);
     assert!(!String::from_utf8_lossy(&bytes).contains("Extensions"));
     let make = || start(&ClientRequest::new("h", "/"), &config).0;
@@ -290,7 +292,7 @@ fn extension_offered_by_nobody_cannot_be_answered() {
 fn redirect_is_a_typed_rejection() {
     let input = b"HTTP/1.1 302 Found\r\nLocation: wss://other.example/chat\r\nContent-Length: 5\r\n\r\nmoved";
     match client_all_ways(plain(), input).unwrap() {
-        (ClientOutcome::Rejected(r), rest) => {
+        (ClientOutcome::Refused(r), rest) => {
             assert_eq!((r.status, r.reason.as_str()), (302, "Found"));
             assert_eq!(
                 r.headers.single("location"),
@@ -306,7 +308,7 @@ fn redirect_is_a_typed_rejection() {
 fn unauthorized_is_a_typed_rejection() {
     let input = b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"x\"\r\n\r\n";
     match client_all_ways(plain(), input).unwrap() {
-        (ClientOutcome::Rejected(r), _) => {
+        (ClientOutcome::Refused(r), _) => {
             assert_eq!(r.status, 401);
             assert!(r.headers.single("www-authenticate").is_some());
             assert!(r.body_prefix.is_empty());
@@ -327,10 +329,7 @@ fn interim_responses_are_skipped() {
 
 #[test]
 fn response_head_limit() {
-    let config = HandshakeConfig {
-        max_head_bytes: 200,
-        ..HandshakeConfig::default()
-    };
+    let config = HandshakeConfig::default().max_head_bytes(200);
     let make = || start(&ClientRequest::new("h", "/"), &config).0;
     let big = nginx_101(&format!("X-Pad: {}\r\n", "a".repeat(200)));
     assert_eq!(
@@ -370,7 +369,9 @@ fn round_trip_with_our_server() {
     let (mut client, bytes) = start(&request, &config);
     let (req, _) = server_all_ways(&config, &bytes).unwrap();
     assert_eq!(req.origin.as_deref(), Some("https://example.com"));
-    let accepted_server = req.accept(Accept::new().subprotocol("v2.chat")).unwrap();
+    let accepted_server = req
+        .accept(AcceptOptions::new().subprotocol("v2.chat"))
+        .unwrap();
     let mut response = accepted_server.response.clone();
     response.extend_from_slice(b"\x82\x01z");
     let (a, rest) = accepted(client_feed(&mut client, &[&response]));
@@ -380,10 +381,14 @@ fn round_trip_with_our_server() {
         accepted_server.negotiated.subprotocol
     );
     assert_eq!(
-        a.negotiated.rsv_bits(),
-        accepted_server.negotiated.rsv_bits()
+        a.negotiated.extension.as_ref().map(|e| e.rsv_bits()),
+        accepted_server
+            .negotiated
+            .extension
+            .as_ref()
+            .map(|e| e.rsv_bits())
     );
-    assert_eq!(a.negotiated.extensions.len(), 1);
+    assert!(a.negotiated.extension.is_some());
 }
 
 #[test]
@@ -411,10 +416,11 @@ fn only_one_extension_may_be_accepted() {
             make,
             &nginx_101(&format!("Sec-WebSocket-Extensions: {answer}\r\n")),
         ));
-        assert_eq!(a.negotiated.extensions.len(), 1);
+        assert!(a.negotiated.extension.is_some());
         assert_eq!(
             a.negotiated
-                .take_extension()
+                .extension
+                .take()
                 .map(|e| e.name().to_string())
                 .as_deref(),
             Some(answer)
@@ -506,7 +512,7 @@ fn negotiator_offers_must_be_tokens() {
             })
         }
     }
-    let config = HandshakeConfig::default().with_extension(std::sync::Arc::new(Spaces));
+    let config = HandshakeConfig::default().extension(std::sync::Arc::new(Spaces));
     let e = ClientHandshake::new(
         &ClientRequest::new("h", "/"),
         &config,

@@ -1,17 +1,13 @@
 //! A client reads any number of interim `1xx` responses in time and memory linear in the
 //! input: bytes counted by a global allocator, per thread, for n and 2n interim responses.
 
-#[path = "handshake_util.rs"]
-mod util;
+mod common;
 
+use common::handshake::*;
 use sansws::handshake::{ClientHandshake, ClientOutcome, ClientRequest, HandshakeConfig};
-use util::*;
-
-#[path = "common/counting.rs"]
-mod counting;
 
 #[global_allocator]
-static GLOBAL: counting::Counting = counting::Counting;
+static GLOBAL: common::counting::Counting = common::counting::Counting;
 
 /// `n` interim responses, the 101 and a frame, as one input.
 fn response(n: usize) -> Vec<u8> {
@@ -29,13 +25,10 @@ fn response(n: usize) -> Vec<u8> {
 
 /// Bytes allocated while a fresh handshake reads `input` in chunks of `chunk` bytes.
 fn bytes_allocated(input: &[u8], chunk: usize) -> usize {
-    let config = HandshakeConfig {
-        max_headers: 4,
-        ..HandshakeConfig::default()
-    };
+    let config = HandshakeConfig::default().max_headers(4);
     let request = ClientRequest::new("h", "/");
     let (mut hs, _) = ClientHandshake::new(&request, &config, &mut counting_entropy()).unwrap();
-    let before = counting::bytes_allocated();
+    let before = common::counting::bytes_allocated();
     let mut outcome = None;
     for piece in input.chunks(chunk) {
         if let Some(o) = hs.receive(piece).unwrap() {
@@ -43,7 +36,7 @@ fn bytes_allocated(input: &[u8], chunk: usize) -> usize {
             break;
         }
     }
-    let used = counting::bytes_allocated() - before;
+    let used = common::counting::bytes_allocated() - before;
     match outcome {
         Some(ClientOutcome::Accepted(a)) => assert_eq!(&a.leftover[..], b"\x81\x00"),
         other => panic!("{other:?}"),

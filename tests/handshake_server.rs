@@ -1,14 +1,13 @@
 //! Server side of the HTTP/1.1 handshake: every rule, fed whole and at every split.
 
-#[path = "handshake_util.rs"]
-mod util;
+mod common;
 
+use common::handshake::*;
 use sansws::extensions::ExtensionOffer;
 use sansws::handshake::{
-    accept_key, error_response, reject_response, Accept, HandshakeConfig, HandshakeError,
+    accept_value, error_response, reject_response, AcceptOptions, HandshakeConfig, HandshakeError,
     ServerHandshake,
 };
-use util::*;
 
 /// The shape of a Chromium upgrade request (Chrome 124).
 const CHROMIUM: &[u8] = b"GET /chat?room=1 HTTP/1.1\r\n\
@@ -90,18 +89,18 @@ fn rejected(input: &[u8]) -> (HandshakeError, Vec<u8>) {
 #[test]
 fn rfc6455_example_accept_value() {
     assert_eq!(
-        accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="),
+        accept_value(b"dGhlIHNhbXBsZSBub25jZQ=="),
         "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
     );
     let (req, _) = server_all_ways(&HandshakeConfig::default(), &minimal("")).unwrap();
-    let accepted = req.accept(Accept::new()).unwrap();
+    let accepted = req.accept(AcceptOptions::new()).unwrap();
     assert_eq!(
         accepted.response,
         b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
           Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
     );
     assert!(accepted.leftover.is_empty());
-    assert!(accepted.negotiated.subprotocol.is_none() && accepted.negotiated.extensions.is_empty());
+    assert!(accepted.negotiated.subprotocol.is_none() && accepted.negotiated.extension.is_none());
 }
 
 #[test]
@@ -123,7 +122,7 @@ fn chromium_request() {
         Some(true)
     );
     // No negotiator for permessage-deflate is configured: the offer is declined, not failed.
-    let accepted = req.accept(Accept::new()).unwrap();
+    let accepted = req.accept(AcceptOptions::new()).unwrap();
     assert!(has_line(
         &accepted.response,
         "Sec-WebSocket-Accept: HSmrc0sMlYUkAGmm5OPpG2HaGWk="
@@ -141,7 +140,7 @@ fn firefox_request_and_subprotocol_choice() {
     );
     let accepted = req
         .accept(
-            Accept::new()
+            AcceptOptions::new()
                 .subprotocol("superchat")
                 .header("Set-Cookie", "a=b"),
         )
@@ -186,7 +185,7 @@ fn pipelined_bytes_are_kept_exactly() {
         let (req, rest) = server_feed(&HandshakeConfig::default(), &chunks).unwrap();
         assert_eq!(rest, frames);
         let seen = req.leftover().to_vec();
-        let accepted = req.accept(Accept::new()).unwrap();
+        let accepted = req.accept(AcceptOptions::new()).unwrap();
         assert_eq!(&accepted.leftover[..], &seen[..]);
     }
     let (_, rest) = server_all_ways(&HandshakeConfig::default(), &input).unwrap();
@@ -390,10 +389,7 @@ fn garbage_is_400() {
 
 #[test]
 fn head_larger_than_limit_is_431_without_buffering_past_it() {
-    let config = HandshakeConfig {
-        max_head_bytes: 256,
-        ..HandshakeConfig::default()
-    };
+    let config = HandshakeConfig::default().max_head_bytes(256);
     let mut big = minimal(&format!("X-Pad: {}\r\n", "a".repeat(300)));
     big.extend_from_slice(&[0u8; 100_000]);
     let e = server_all_ways(&config, &big).unwrap_err();
@@ -429,15 +425,9 @@ fn head_larger_than_limit_is_431_without_buffering_past_it() {
 #[test]
 fn head_exactly_at_limit_is_accepted() {
     let input = minimal("");
-    let config = HandshakeConfig {
-        max_head_bytes: input.len(),
-        ..HandshakeConfig::default()
-    };
+    let config = HandshakeConfig::default().max_head_bytes(input.len());
     assert!(server_all_ways(&config, &input).is_ok());
-    let config = HandshakeConfig {
-        max_head_bytes: input.len() - 1,
-        ..HandshakeConfig::default()
-    };
+    let config = HandshakeConfig::default().max_head_bytes(input.len() - 1);
     assert_eq!(
         server_all_ways(&config, &input).unwrap_err().error,
         HandshakeError::HeadTooLarge {
@@ -448,10 +438,7 @@ fn head_exactly_at_limit_is_accepted() {
 
 #[test]
 fn too_many_headers_is_431() {
-    let config = HandshakeConfig {
-        max_headers: 8,
-        ..HandshakeConfig::default()
-    };
+    let config = HandshakeConfig::default().max_headers(8);
     let e = server_all_ways(&config, &minimal("A: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n")).unwrap_err();
     assert_eq!(
         (e.error, status_of(&e.response)),
@@ -466,7 +453,7 @@ fn extension_offers_are_grouped_per_negotiator() {
     let config = config_with(std::slice::from_ref(&x));
     let input = minimal("Sec-WebSocket-Extensions: x-test; mode=fast, other\r\nSec-WebSocket-Extensions: X-Test; level=2, x-test\r\n");
     let (req, _) = server_feed(&config, &[&input]).unwrap();
-    let accepted = req.accept(Accept::new()).unwrap();
+    let accepted = req.accept(AcceptOptions::new()).unwrap();
     let seen = x.seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 1);
     assert_eq!(
@@ -481,8 +468,11 @@ fn extension_offers_are_grouped_per_negotiator() {
         &accepted.response,
         "Sec-WebSocket-Extensions: X-Test; level=2"
     ));
-    assert_eq!(accepted.negotiated.extensions.len(), 1);
-    assert_eq!(accepted.negotiated.rsv_bits(), 0x40);
+    assert!(accepted.negotiated.extension.is_some());
+    assert_eq!(
+        accepted.negotiated.extension.as_ref().map(|e| e.rsv_bits()),
+        Some(0x40)
+    );
 }
 
 #[test]
@@ -508,7 +498,7 @@ fn one_extension_per_connection() {
         let config = config_with(&[a, b, c.clone()]);
         let input = minimal(&format!("Sec-WebSocket-Extensions: {offer}\r\n"));
         let (req, _) = server_all_ways(&config, &input).unwrap();
-        let mut accepted = req.accept(Accept::new()).unwrap();
+        let mut accepted = req.accept(AcceptOptions::new()).unwrap();
         assert!(
             has_line(
                 &accepted.response,
@@ -523,24 +513,25 @@ fn one_extension_per_connection() {
                 .count(),
             1
         );
-        assert_eq!(accepted.negotiated.extensions.len(), 1, "{offer}");
+        assert!(accepted.negotiated.extension.is_some(), "{offer}");
         let name = chosen.split(';').next().unwrap();
         assert_eq!(
             accepted
                 .negotiated
-                .take_extension()
+                .extension
+                .take()
                 .map(|e| e.name().to_string())
                 .as_deref(),
             Some(name)
         );
-        assert!(accepted.negotiated.extensions.is_empty());
+        assert!(accepted.negotiated.extension.is_none());
     }
     // Once one extension is accepted, later negotiators are not even asked.
     let (a, b, c) = make();
     let config = config_with(&[a.clone(), b, c.clone()]);
     let input = minimal("Sec-WebSocket-Extensions: x-c, x-a\r\n");
     let (req, _) = server_feed(&config, &[&input]).unwrap();
-    req.accept(Accept::new()).unwrap();
+    req.accept(AcceptOptions::new()).unwrap();
     assert_eq!(c.seen.lock().unwrap().len(), 1);
     assert!(a.seen.lock().unwrap().is_empty());
 }
@@ -552,7 +543,7 @@ fn extension_with_no_reserved_bit_is_still_the_only_one() {
     let config = config_with(&[a, b]);
     let input = minimal("Sec-WebSocket-Extensions: x-a, x-b\r\n");
     let (req, _) = server_all_ways(&config, &input).unwrap();
-    let mut accepted = req.accept(Accept::new()).unwrap();
+    let mut accepted = req.accept(AcceptOptions::new()).unwrap();
     assert!(has_line(
         &accepted.response,
         "Sec-WebSocket-Extensions: x-a"
@@ -560,7 +551,8 @@ fn extension_with_no_reserved_bit_is_still_the_only_one() {
     assert_eq!(
         accepted
             .negotiated
-            .take_extension()
+            .extension
+            .take()
             .map(|e| e.name().to_string())
             .as_deref(),
         Some("x-a")
@@ -571,8 +563,8 @@ fn extension_with_no_reserved_bit_is_still_the_only_one() {
 fn unoffered_extensions_are_not_negotiated() {
     let x = TestNegotiator::new("x-test", 0x40);
     let (req, _) = server_feed(&config_with(std::slice::from_ref(&x)), &[&minimal("")]).unwrap();
-    let accepted = req.accept(Accept::new()).unwrap();
-    assert!(accepted.negotiated.extensions.is_empty());
+    let accepted = req.accept(AcceptOptions::new()).unwrap();
+    assert!(accepted.negotiated.extension.is_none());
     assert!(x.seen.lock().unwrap().is_empty());
 }
 
@@ -587,7 +579,7 @@ fn accept_refuses_application_mistakes() {
         .0
     };
     let e = make()
-        .accept(Accept::new().subprotocol("other"))
+        .accept(AcceptOptions::new().subprotocol("other"))
         .unwrap_err();
     assert_eq!(e, HandshakeError::SubprotocolNotOffered("other".into()));
     assert_eq!(status_of(&error_response(&e)), 500);
@@ -598,7 +590,7 @@ fn accept_refuses_application_mistakes() {
         ("Content-Length", "0"),
     ] {
         let e = make()
-            .accept(Accept::new().header(name, value))
+            .accept(AcceptOptions::new().header(name, value))
             .unwrap_err();
         assert!(matches!(e, HandshakeError::InvalidHeader(_)), "{name}");
     }
@@ -887,7 +879,7 @@ fn control_bytes_in_written_headers_are_refused() {
         "a\x01b", "\x1b[31m", "a\x7f", "a\0b", "a\x0bb", "a\x0cb", "a\rb", "a\nb",
     ] {
         let e = make()
-            .accept(Accept::new().header("X-V", value))
+            .accept(AcceptOptions::new().header("X-V", value))
             .unwrap_err();
         assert_eq!(e, HandshakeError::InvalidHeader("X-V".into()), "{value:?}");
         assert_eq!(
@@ -899,7 +891,7 @@ fn control_bytes_in_written_headers_are_refused() {
     // HTAB and non-ASCII (obs-text) stay allowed.
     let accepted = make()
         .accept(
-            Accept::new()
+            AcceptOptions::new()
                 .header("X-V", "a\tb")
                 .header("X-U", "caf\u{e9}"),
         )
@@ -940,12 +932,19 @@ fn negotiator_answers_must_be_writable_and_parseable() {
             unreachable!()
         }
     }
-    let config = HandshakeConfig::default().with_extension(std::sync::Arc::new(Spaces));
+    let config = HandshakeConfig::default().extension(std::sync::Arc::new(Spaces));
     let (req, _) = server_feed(&config, &[&minimal("Sec-WebSocket-Extensions: x-sp\r\n")]).unwrap();
-    let e = req.accept(Accept::new()).unwrap_err();
+    let e = req.accept(AcceptOptions::new()).unwrap_err();
     assert!(
         matches!(e, HandshakeError::InvalidNegotiatorOutput(_)),
         "{e:?}"
     );
     assert_eq!(status_of(&error_response(&e)), 500);
+}
+
+#[test]
+fn chunkings_cover_every_split() {
+    let c = chunkings(b"abc");
+    assert!(c.iter().all(|parts| parts.concat() == b"abc"));
+    assert!(c.len() >= 1 + 4 + 3);
 }

@@ -17,8 +17,7 @@
 //! (scripts/test.sh runs it).
 #![cfg(unix)]
 
-#[path = "common/interop.rs"]
-mod interop;
+mod common;
 
 use std::fs;
 use std::net::TcpListener;
@@ -29,9 +28,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use interop::{assert_same, describe, random, send_streamed, words, Message};
+use common::interop::{assert_same, describe, random, send_streamed, words, Message};
 use sansws::extensions::deflate::{DeflateConfig, PerMessageDeflate};
-use sansws::handshake::{Accept, HandshakeConfig};
+use sansws::handshake::{AcceptOptions, HandshakeConfig};
 use sansws::{CloseCode, CloseFrame, Config, Connection, Event, MessageKind};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -232,9 +231,9 @@ fn serve_one(
     browser: &Browser,
     r: usize,
 ) -> Seen {
-    let stream = interop::accept_until(listener, deadline, "Chromium");
+    let stream = common::interop::accept_until(listener, deadline, "Chromium");
     let handshake = match run.deflate {
-        Some(d) => HandshakeConfig::default().with_extension(Arc::new(PerMessageDeflate::new(d))),
+        Some(d) => HandshakeConfig::default().extension(Arc::new(PerMessageDeflate::new(d))),
         None => HandshakeConfig::default(),
     };
     let config = Config::default()
@@ -244,45 +243,51 @@ fn serve_one(
     let client = client_messages();
     let server = server_messages();
     let mut seen = Seen::default();
-    let result = interop::drive(stream, &mut conn, deadline, |conn, event| match event {
-        Event::UpgradeRequest => {
-            let req = conn.upgrade_request().unwrap();
-            seen.target = req.target.clone();
-            seen.origin = req.origin.clone();
-            seen.offer = req
-                .header("sec-websocket-extensions")
-                .map(|h| String::from_utf8_lossy(h).into_owned())
-                .unwrap_or_default();
-            conn.accept(Accept::new()).unwrap();
-        }
-        Event::Text(_) | Event::Binary(_) => {
-            let (kind, data) = message(event);
-            let i = seen.received;
-            if let Some(want) = client.get(i) {
-                assert_eq!(
-                    describe(kind, &data),
-                    describe(want.kind, &want.data),
-                    "run {r}: message {i}"
-                );
-                assert_same(&data, &want.data, &format!("run {r}: message {i}"));
-                send(conn, want, format!("ping in echo {i}").as_bytes());
-                if i + 1 == client.len() {
-                    for (j, m) in server.iter().enumerate() {
-                        send(conn, m, format!("ping in server message {j}").as_bytes());
-                    }
+    let result =
+        common::blocking::drive_until(
+            stream,
+            &mut conn,
+            Some(deadline),
+            |conn, event| match event {
+                Event::UpgradeRequest => {
+                    let req = conn.upgrade_request().unwrap();
+                    seen.target = req.target.clone();
+                    seen.origin = req.origin.clone();
+                    seen.offer = req
+                        .header("sec-websocket-extensions")
+                        .map(|h| String::from_utf8_lossy(h).into_owned())
+                        .unwrap_or_default();
+                    conn.accept(AcceptOptions::new()).unwrap();
                 }
-            } else if seen.verdict.is_none() {
-                assert_eq!(kind, MessageKind::Text, "run {r}: the verdict");
-                seen.verdict = Some(String::from_utf8(data.to_vec()).unwrap());
-            } else {
-                panic!("run {r}: a message after the verdict");
-            }
-            seen.received += 1;
-        }
-        Event::Pong(p) => seen.pongs.push(p),
-        Event::Close(frame) => seen.close = Some(frame),
-        other => panic!("run {r}: unexpected {other:?}"),
-    });
+                Event::Text(_) | Event::Binary(_) => {
+                    let (kind, data) = message(event);
+                    let i = seen.received;
+                    if let Some(want) = client.get(i) {
+                        assert_eq!(
+                            describe(kind, &data),
+                            describe(want.kind, &want.data),
+                            "run {r}: message {i}"
+                        );
+                        assert_same(&data, &want.data, &format!("run {r}: message {i}"));
+                        send(conn, want, format!("ping in echo {i}").as_bytes());
+                        if i + 1 == client.len() {
+                            for (j, m) in server.iter().enumerate() {
+                                send(conn, m, format!("ping in server message {j}").as_bytes());
+                            }
+                        }
+                    } else if seen.verdict.is_none() {
+                        assert_eq!(kind, MessageKind::Text, "run {r}: the verdict");
+                        seen.verdict = Some(String::from_utf8(data.to_vec()).unwrap());
+                    } else {
+                        panic!("run {r}: a message after the verdict");
+                    }
+                    seen.received += 1;
+                }
+                Event::Pong(p) => seen.pongs.push(p),
+                Event::Close(frame) => seen.close = Some(frame),
+                other => panic!("run {r}: unexpected {other:?}"),
+            },
+        );
     seen.extension = conn.extension().map(|e| e.name().to_string());
     let failure = result.unwrap_or_else(|_| {
         panic!(

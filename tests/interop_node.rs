@@ -13,8 +13,7 @@
 //! Needs `node` and the `ws` package installed by `scripts/setup-test-peers.sh` (scripts/test.sh
 //! runs it).
 
-#[path = "common/interop.rs"]
-mod interop;
+mod common;
 
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
@@ -24,10 +23,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use interop::{assert_same, describe, script, send_streamed, Guard};
+use common::interop::{assert_same, describe, script, send_streamed, Guard};
 use sansws::entropy::OsEntropy;
 use sansws::extensions::deflate::{DeflateConfig, PerMessageDeflate};
-use sansws::handshake::{Accept, ClientRequest, HandshakeConfig};
+use sansws::handshake::{AcceptOptions, ClientRequest, HandshakeConfig};
 use sansws::{CloseCode, CloseFrame, Config, Connection, Event, MessageKind};
 
 /// How long one connection (the whole script, up to 3.3 MiB each way) may take.
@@ -38,7 +37,7 @@ fn peer_dir() -> PathBuf {
 }
 
 fn node() -> Command {
-    interop::require_peer(
+    common::interop::require_peer(
         &peer_dir().join("node/node_modules/ws/package.json"),
         "Node's ws package",
     );
@@ -179,7 +178,7 @@ fn combinations() -> Vec<Combination> {
 }
 
 fn handshake(ours: DeflateConfig) -> HandshakeConfig {
-    HandshakeConfig::default().with_extension(Arc::new(PerMessageDeflate::new(ours)))
+    HandshakeConfig::default().extension(Arc::new(PerMessageDeflate::new(ours)))
 }
 
 fn config() -> Config {
@@ -250,42 +249,48 @@ fn our_server_run(combo: &Combination) {
         combo.ws,
         &combo.big.to_string(),
     ]));
-    let output = interop::collect(child.stdout.take().unwrap());
+    let output = common::interop::collect(child.stdout.take().unwrap());
     let mut child = Guard(child);
 
-    let stream = interop::accept_until(&listener, deadline, "ws's client");
+    let stream = common::interop::accept_until(&listener, deadline, "ws's client");
     let expected = script(combo.big);
     let mut conn = Connection::server_upgrade(config(), handshake(combo.ours));
     let mut seen = Seen::default();
-    let result = interop::drive(stream, &mut conn, deadline, |conn, event| match event {
-        Event::UpgradeRequest => {
-            conn.accept(Accept::new()).unwrap();
-            conn.send_ping(b"ping from sansws server").unwrap();
-        }
-        Event::Text(_) | Event::Binary(_) => {
-            let (kind, data) = message(event);
-            let i = seen.messages;
-            let want = expected
-                .get(i)
-                .unwrap_or_else(|| panic!("{ws}: message {i} beyond the script"));
-            assert_eq!(
-                describe(kind, &data),
-                describe(want.kind, &want.data),
-                "{ws}: message {i}"
-            );
-            assert_same(&data, &want.data, &format!("{ws}: message {i}"));
-            if streamed(i) {
-                send_streamed(conn, want.kind, &data, Some(&mid_message_ping(i)));
-            } else {
-                conn.send(want.kind, &data).unwrap();
-            }
-            seen.messages += 1;
-        }
-        Event::Ping(p) => seen.pings.push(p),
-        Event::Pong(p) => seen.pongs.push(p),
-        Event::Close(frame) => seen.close = Some(frame),
-        other => panic!("{ws}: unexpected {other:?}"),
-    });
+    let result =
+        common::blocking::drive_until(
+            stream,
+            &mut conn,
+            Some(deadline),
+            |conn, event| match event {
+                Event::UpgradeRequest => {
+                    conn.accept(AcceptOptions::new()).unwrap();
+                    conn.send_ping(b"ping from sansws server").unwrap();
+                }
+                Event::Text(_) | Event::Binary(_) => {
+                    let (kind, data) = message(event);
+                    let i = seen.messages;
+                    let want = expected
+                        .get(i)
+                        .unwrap_or_else(|| panic!("{ws}: message {i} beyond the script"));
+                    assert_eq!(
+                        describe(kind, &data),
+                        describe(want.kind, &want.data),
+                        "{ws}: message {i}"
+                    );
+                    assert_same(&data, &want.data, &format!("{ws}: message {i}"));
+                    if streamed(i) {
+                        send_streamed(conn, want.kind, &data, Some(&mid_message_ping(i)));
+                    } else {
+                        conn.send(want.kind, &data).unwrap();
+                    }
+                    seen.messages += 1;
+                }
+                Event::Ping(p) => seen.pings.push(p),
+                Event::Pong(p) => seen.pongs.push(p),
+                Event::Close(frame) => seen.close = Some(frame),
+                other => panic!("{ws}: unexpected {other:?}"),
+            },
+        );
     seen.extension = conn.extension().map(|e| e.name().to_string());
     let status = if result.is_ok() {
         Some(child.wait_until(deadline, "ws's client"))
@@ -373,7 +378,7 @@ fn our_client_run(combo: &Combination) {
         .strip_prefix("READY ")
         .and_then(|p| p.parse().ok())
         .unwrap_or_else(|| panic!("{ws}: ws's server did not start: {ready:?}"));
-    let output = interop::collect(stdout);
+    let output = common::interop::collect(stdout);
 
     let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream.set_nodelay(true).unwrap();
@@ -396,40 +401,46 @@ fn our_client_run(combo: &Combination) {
         }
     };
     let mut seen = Seen::default();
-    let result = interop::drive(stream, &mut conn, deadline, |conn, event| match event {
-        Event::Open { .. } => {
-            conn.send_ping(b"ping from sansws client").unwrap();
-            send(conn, 0);
-        }
-        Event::Text(_) | Event::Binary(_) => {
-            let (kind, data) = message(event);
-            let i = seen.messages;
-            let want = expected
-                .get(i)
-                .unwrap_or_else(|| panic!("{ws}: echo {i} beyond the script"));
-            assert!(
-                !data.starts_with(b"MISMATCH"),
-                "{ws}: ws's server says {}",
-                String::from_utf8_lossy(&data)
-            );
-            assert_eq!(
-                describe(kind, &data),
-                describe(want.kind, &want.data),
-                "{ws}: echo {i}"
-            );
-            assert_same(&data, &want.data, &format!("{ws}: echo {i}"));
-            seen.messages += 1;
-            if seen.messages < expected.len() {
-                send(conn, seen.messages);
-            } else {
-                conn.close(CloseCode(4002), "sansws client done ✓").unwrap();
-            }
-        }
-        Event::Ping(p) => seen.pings.push(p),
-        Event::Pong(p) => seen.pongs.push(p),
-        Event::Close(frame) => seen.close = Some(frame),
-        other => panic!("{ws}: unexpected {other:?}"),
-    });
+    let result =
+        common::blocking::drive_until(
+            stream,
+            &mut conn,
+            Some(deadline),
+            |conn, event| match event {
+                Event::Open { .. } => {
+                    conn.send_ping(b"ping from sansws client").unwrap();
+                    send(conn, 0);
+                }
+                Event::Text(_) | Event::Binary(_) => {
+                    let (kind, data) = message(event);
+                    let i = seen.messages;
+                    let want = expected
+                        .get(i)
+                        .unwrap_or_else(|| panic!("{ws}: echo {i} beyond the script"));
+                    assert!(
+                        !data.starts_with(b"MISMATCH"),
+                        "{ws}: ws's server says {}",
+                        String::from_utf8_lossy(&data)
+                    );
+                    assert_eq!(
+                        describe(kind, &data),
+                        describe(want.kind, &want.data),
+                        "{ws}: echo {i}"
+                    );
+                    assert_same(&data, &want.data, &format!("{ws}: echo {i}"));
+                    seen.messages += 1;
+                    if seen.messages < expected.len() {
+                        send(conn, seen.messages);
+                    } else {
+                        conn.close(CloseCode(4002), "sansws client done ✓").unwrap();
+                    }
+                }
+                Event::Ping(p) => seen.pings.push(p),
+                Event::Pong(p) => seen.pongs.push(p),
+                Event::Close(frame) => seen.close = Some(frame),
+                other => panic!("{ws}: unexpected {other:?}"),
+            },
+        );
     seen.extension = conn.extension().map(|e| e.name().to_string());
     let status = if result.is_ok() {
         Some(child.wait_until(deadline, "ws's server"))

@@ -6,8 +6,7 @@
 //! Needs the virtualenv made by `scripts/setup-test-peers.sh` (the README's test command
 //! runs it).
 
-#[path = "../examples/common/blocking.rs"]
-mod blocking;
+mod common;
 
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
@@ -165,7 +164,7 @@ fn combinations() -> Vec<Combo> {
 
 fn handshake(deflate: DeflateConfig, enabled: bool) -> HandshakeConfig {
     if enabled {
-        HandshakeConfig::default().with_extension(Arc::new(PerMessageDeflate::new(deflate)))
+        HandshakeConfig::default().extension(Arc::new(PerMessageDeflate::new(deflate)))
     } else {
         HandshakeConfig::default()
     }
@@ -186,7 +185,7 @@ fn our_server_with_their_client() {
         let server = std::thread::spawn(move || {
             let (stream, _) = listener.accept().unwrap();
             let mut conn = Connection::server_upgrade(config(), handshake(ours, params != "null"));
-            let failure = blocking::drive(stream, &mut conn, blocking::echo);
+            let failure = common::blocking::drive(stream, &mut conn, common::blocking::echo);
             (failure, conn.extension().map(|e| e.name().to_string()))
         });
         let out = Command::new(python())
@@ -295,7 +294,7 @@ fn our_client_with_their_server() {
         let mut next = 0;
         let mut echoed = 0;
         let expected = messages.clone();
-        let failure = blocking::drive(stream, &mut conn, |conn, ev| match ev {
+        let failure = common::blocking::drive(stream, &mut conn, |conn, ev| match ev {
             Event::Open { .. } => {
                 let (k, d) = &messages[next];
                 conn.send(*k, d).unwrap();

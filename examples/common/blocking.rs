@@ -1,23 +1,43 @@
-//! A blocking driver for one connection over `std::net::TcpStream`, shared by the examples:
-//! it moves bytes between the socket and the state machine, with the caller's clock for timers.
+//! A blocking driver for one connection over `std::net::TcpStream`, shared by the examples and
+//! the interoperability tests: it moves bytes between the socket and the state machine, with
+//! the caller's clock for timers.
 #![allow(dead_code)]
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant};
 
-use sansws::{Connection, Event, Transport};
+use sansws::{Connection, Event, State, Transport};
 
 /// Runs `conn` over `stream` until the connection is over, calling `on_event` for each event
 /// (which may send through the connection). Returns the error that failed the connection, if any.
 pub fn drive(
+    stream: TcpStream,
+    conn: &mut Connection,
+    on_event: impl FnMut(&mut Connection, Event),
+) -> Option<sansws::Error> {
+    drive_until(stream, conn, None, on_event).unwrap_or(None)
+}
+
+/// The deadline given to [`drive_until`] passed.
+#[derive(Debug)]
+pub struct TimedOut;
+
+/// [`drive`], giving up with `Err(TimedOut)` once `deadline` (if any) passes.
+pub fn drive_until(
     mut stream: TcpStream,
     conn: &mut Connection,
+    deadline: Option<Instant>,
     mut on_event: impl FnMut(&mut Connection, Event),
-) -> Option<sansws::Error> {
+) -> Result<Option<sansws::Error>, TimedOut> {
     let origin = Instant::now();
     let mut buf = vec![0u8; 64 * 1024];
     let mut failure = None;
+    // Time left before the deadline (`None`: no deadline).
+    let remaining = || match deadline.map(|d| d.saturating_duration_since(Instant::now())) {
+        Some(left) if left.is_zero() => Err(TimedOut),
+        left => Ok(left),
+    };
     loop {
         // Handle everything already received.
         while let Some(event) = conn.next_event() {
@@ -27,42 +47,44 @@ pub fn drive(
             }
         }
         // Write out what is pending.
-        while conn.output_len() > 0 {
+        while conn.pending_output_len() > 0 {
+            let _ = stream.set_write_timeout(remaining()?);
             match stream.write(conn.pending_output()) {
-                Ok(0) | Err(_) => return failure,
+                Ok(0) => return Ok(failure),
                 Ok(n) => conn.advance_output(n),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::Interrupted | ErrorKind::WouldBlock | ErrorKind::TimedOut
+                    ) => {}
+                Err(_) => return Ok(failure),
             }
         }
-        match conn.transport() {
-            Transport::Close => {
-                let _ = stream.shutdown(Shutdown::Both);
-                return failure;
-            }
-            Transport::Open | Transport::AwaitPeerClose => {}
+        if conn.transport() == Transport::Close {
+            let _ = stream.shutdown(Shutdown::Both);
+            return Ok(failure);
         }
-        // Wait for input, no longer than the connection's next deadline.
+        // Wait for input, no longer than the connection's next deadline (or ours).
         let now = origin.elapsed();
-        let timeout = conn
-            .poll_timeout(now)
-            .map(|d| d.saturating_sub(now).max(Duration::from_millis(1)));
-        let _ = stream.set_read_timeout(timeout);
+        let next = conn.poll_timeout(now).map(|at| at.saturating_sub(now));
+        let timeout = match (next, remaining()?) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let _ = stream.set_read_timeout(timeout.map(|t| t.max(Duration::from_millis(1))));
         match stream.read(&mut buf) {
             Ok(0) => {
                 conn.receive_eof();
-                if conn.transport() == Transport::AwaitPeerClose
-                    || conn.state() == sansws::State::Closed
-                {
-                    return failure;
+                if conn.transport() == Transport::AwaitPeerClose || conn.state() == State::Closed {
+                    return Ok(failure);
                 }
             }
-            Ok(n) => {
-                conn.receive(&buf[..n]);
-            }
+            Ok(n) => conn.receive(&buf[..n]),
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                 conn.handle_timeout(origin.elapsed());
             }
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(_) => return failure,
+            Err(_) => return Ok(failure),
         }
     }
 }
@@ -71,13 +93,13 @@ pub fn drive(
 pub fn echo(conn: &mut Connection, event: Event) {
     match event {
         Event::UpgradeRequest => {
-            let _ = conn.accept(sansws::handshake::Accept::new());
+            let _ = conn.accept(sansws::handshake::AcceptOptions::new());
         }
-        Event::Text(t) => {
-            let _ = conn.send(sansws::MessageKind::Text, &t);
+        Event::Text(text) => {
+            let _ = conn.send(sansws::MessageKind::Text, &text);
         }
-        Event::Binary(b) => {
-            let _ = conn.send_binary(&b);
+        Event::Binary(data) => {
+            let _ = conn.send_binary(&data);
         }
         _ => {}
     }

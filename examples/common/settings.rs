@@ -16,6 +16,5 @@ pub fn config() -> Config {
 }
 
 pub fn handshake() -> HandshakeConfig {
-    HandshakeConfig::default()
-        .with_extension(Arc::new(PerMessageDeflate::new(DeflateConfig::default())))
+    HandshakeConfig::default().extension(Arc::new(PerMessageDeflate::new(DeflateConfig::default())))
 }

@@ -11,7 +11,7 @@ use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use sansws::extensions::deflate::{DeflateConfig, PerMessageDeflate};
 use sansws::handshake::h2::{client_request, error_fields, parse_request};
-use sansws::handshake::{Accept, ClientRequest, HandshakeConfig};
+use sansws::handshake::{AcceptOptions, ClientRequest, HandshakeConfig};
 
 #[derive(Arbitrary, Debug)]
 struct Input {
@@ -37,13 +37,13 @@ const GOOD: &[(&str, &str)] = &[
 
 fn config() -> HandshakeConfig {
     HandshakeConfig::default()
-        .with_extension(Arc::new(PerMessageDeflate::new(DeflateConfig::default())))
+        .extension(Arc::new(PerMessageDeflate::new(DeflateConfig::default())))
 }
 
 fn serve(fields: &[(Vec<u8>, Vec<u8>)], subprotocol: &Option<String>) {
     match parse_request(fields.iter().map(|(n, v)| (&n[..], &v[..])), &config()) {
         Ok(request) => {
-            let mut accept = Accept::new();
+            let mut accept = AcceptOptions::new();
             if let Some(p) = subprotocol {
                 accept = accept.subprotocol(p.clone());
             }

@@ -3,20 +3,17 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sansws::handshake::{Accept, HandshakeConfig, ServerHandshake};
+use sansws::handshake::{AcceptOptions, HandshakeConfig, ServerHandshake};
 
 fn outcome(data: &[u8], chunk: usize) -> Option<Result<Vec<u8>, u16>> {
-    let config = HandshakeConfig {
-        max_head_bytes: 2048,
-        ..HandshakeConfig::default()
-    };
+    let config = HandshakeConfig::default().max_head_bytes(2048);
     let mut hs = ServerHandshake::new(config);
     for piece in data.chunks(chunk.max(1)) {
         match hs.receive(piece) {
             Ok(None) => continue,
             Ok(Some(request)) => {
                 let leftover = request.leftover().to_vec();
-                let accepted = request.accept(Accept::new()).ok()?;
+                let accepted = request.accept(AcceptOptions::new()).ok()?;
                 assert!(accepted.response.starts_with(b"HTTP/1.1 101 "));
                 return Some(Ok(leftover));
             }

@@ -9,7 +9,7 @@ use sansws::handshake::{ClientHandshake, ClientOutcome, ClientRequest, Handshake
 
 fn outcome(data: &[u8], chunk: usize) -> Option<Result<u16, ()>> {
     let config = HandshakeConfig::default()
-        .with_extension(Arc::new(PerMessageDeflate::new(DeflateConfig::default())));
+        .extension(Arc::new(PerMessageDeflate::new(DeflateConfig::default())));
     let request = ClientRequest::new("example.com", "/chat").subprotocol("chat");
     let mut entropy = |b: &mut [u8]| b.fill(1);
     let (mut hs, _) = ClientHandshake::new(&request, &config, &mut entropy).ok()?;
@@ -17,7 +17,7 @@ fn outcome(data: &[u8], chunk: usize) -> Option<Result<u16, ()>> {
         match hs.receive(piece) {
             Ok(None) => continue,
             Ok(Some(ClientOutcome::Accepted(_))) => return Some(Ok(101)),
-            Ok(Some(ClientOutcome::Rejected(r))) => return Some(Ok(r.status)),
+            Ok(Some(ClientOutcome::Refused(r))) => return Some(Ok(r.status)),
             Err(_) => return Some(Err(())),
         }
     }

@@ -5,7 +5,8 @@
 use libfuzzer_sys::fuzz_target;
 use sansws::extensions::deflate::{DeflateConfig, PerMessageDeflate};
 use sansws::extensions::{ExtensionNegotiator, ExtensionOffer};
-use sansws::frame::{apply_mask, encode_header, FrameHeader, OpCode};
+use sansws::frame::{encode_header, FrameHeader, OpCode};
+use sansws::handshake::Negotiated;
 use sansws::{Config, Connection, Event, ReceiveMode};
 
 const LIMIT: usize = 4096;
@@ -26,8 +27,14 @@ fuzz_target!(|input: (bool, Vec<(bool, Vec<u8>)>)| {
             .receive_mode(mode)
             .max_message_size(LIMIT)
             .stream_chunk_size(512),
+    )
+    .after_handshake(
+        Negotiated {
+            subprotocol: None,
+            extension: Some(ext),
+        },
+        &[],
     );
-    server.set_extension(ext);
     let mut wire = Vec::new();
     let n = frames.len();
     let mut first = true;
@@ -49,9 +56,8 @@ fuzz_target!(|input: (bool, Vec<(bool, Vec<u8>)>)| {
         let mut head = [0u8; 14];
         let h = encode_header(&mut head, &header);
         wire.extend_from_slice(&head[..h]);
-        let start = wire.len();
-        wire.extend_from_slice(payload);
-        apply_mask(&mut wire[start..], [1, 2, 3, 4], 0);
+        // Masked with [1, 2, 3, 4] (RFC 6455 §5.3).
+        wire.extend(payload.iter().enumerate().map(|(i, b)| b ^ (i % 4 + 1) as u8));
     }
     server.receive(&wire);
     let mut in_message = 0usize;

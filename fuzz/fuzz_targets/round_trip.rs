@@ -7,6 +7,7 @@ use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use sansws::extensions::deflate::{DeflateConfig, PerMessageDeflate};
 use sansws::extensions::{ExtensionNegotiator, ExtensionOffer};
+use sansws::handshake::Negotiated;
 use sansws::{Config, Connection, Event, MessageKind, ReceiveMode};
 
 #[derive(Arbitrary, Debug)]
@@ -46,12 +47,15 @@ fuzz_target!(|input: Input| {
         let offers = client_neg.offers();
         let refs: Vec<&ExtensionOffer> = offers.iter().collect();
         if let Some((answer, server_ext)) = PerMessageDeflate::new(s).accept(&refs) {
-            client.set_extension(
-                client_neg
-                    .confirm(&answer)
-                    .expect("a server answer the client accepts"),
-            );
-            server.set_extension(server_ext);
+            let client_ext = client_neg
+                .confirm(&answer)
+                .expect("a server answer the client accepts");
+            let installed = |extension| Negotiated {
+                subprotocol: None,
+                extension: Some(extension),
+            };
+            client = client.after_handshake(installed(client_ext), &[]);
+            server = server.after_handshake(installed(server_ext), &[]);
         }
     }
     let (tx, rx) = if input.server_sends {
@@ -94,7 +98,7 @@ fuzz_target!(|input: Input| {
             }
         }
     }
-    let wire = tx.take_output();
+    let wire = tx.pending_output().to_vec();
     let mut got = Vec::new();
     let mut current: Option<(MessageKind, Vec<u8>)> = None;
     let mut pos = 0;

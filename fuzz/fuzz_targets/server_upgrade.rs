@@ -11,7 +11,7 @@ use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use sansws::extensions::deflate::{DeflateConfig, PerMessageDeflate};
 use sansws::frame::decode_header;
-use sansws::handshake::{Accept, HandshakeConfig};
+use sansws::handshake::{AcceptOptions, HandshakeConfig};
 use sansws::{Config, Connection, Event};
 
 #[derive(Arbitrary, Debug)]
@@ -44,12 +44,9 @@ Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chat\r\n\
 Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n";
 
 fuzz_target!(|input: Input| {
-    let mut handshake = HandshakeConfig {
-        max_head_bytes: 4096,
-        ..HandshakeConfig::default()
-    };
+    let mut handshake = HandshakeConfig::default().max_head_bytes(4096);
     if let Some(deflate) = input.deflate {
-        handshake = handshake.with_extension(Arc::new(PerMessageDeflate::new(deflate)));
+        handshake = handshake.extension(Arc::new(PerMessageDeflate::new(deflate)));
     }
     let mut conn = Connection::server_upgrade(input.config, handshake);
     let mut data = Vec::new();
@@ -71,7 +68,7 @@ fuzz_target!(|input: Input| {
                         subprotocol,
                         headers,
                     } => {
-                        let mut accept = Accept::new();
+                        let mut accept = AcceptOptions::new();
                         if let Some(p) = subprotocol {
                             accept = accept.subprotocol(p);
                         }
@@ -93,7 +90,7 @@ fuzz_target!(|input: Input| {
             }
         }
     }
-    let out = conn.take_output();
+    let out = conn.pending_output().to_vec();
     if out.is_empty() {
         return;
     }

@@ -18,7 +18,19 @@ pub enum ReceiveMode {
     Stream,
 }
 
-/// Connection settings. Start from [`Config::default`] and change what you need.
+/// Connection settings. Start from [`Config::default`] and change what you need; each setter
+/// is named after the setting and returns the changed configuration:
+///
+/// ```
+/// use std::time::Duration;
+/// use sansws::{Config, ReceiveMode};
+///
+/// let config = Config::default()
+///     .max_message_size(1 << 20)
+///     .receive_mode(ReceiveMode::Stream)
+///     .keepalive(Some(Duration::from_secs(30)));
+/// # let _ = config;
+/// ```
 ///
 /// The defaults are safe for a server facing the internet: 16 MiB frames, 64 MiB messages,
 /// automatic pong and close replies, a 5-second close handshake timeout and no keepalive.
@@ -59,6 +71,7 @@ impl Config {
 
     /// Largest accepted frame payload; a longer frame fails the connection with 1009 as soon
     /// as its header arrives.
+    #[must_use]
     pub fn max_frame_size(mut self, bytes: usize) -> Self {
         self.max_frame_size = bytes;
         self
@@ -66,18 +79,21 @@ impl Config {
 
     /// Largest accepted message (after decompression); a longer one fails the connection with
     /// 1009 as soon as it passes the limit. Applies in both receive modes.
+    #[must_use]
     pub fn max_message_size(mut self, bytes: usize) -> Self {
         self.max_message_size = bytes;
         self
     }
 
     /// Whole messages or streams of chunks.
+    #[must_use]
     pub fn receive_mode(mut self, mode: ReceiveMode) -> Self {
         self.receive_mode = mode;
         self
     }
 
     /// Answer pings with pongs automatically (default on).
+    #[must_use]
     pub fn auto_pong(mut self, on: bool) -> Self {
         self.auto_pong = on;
         self
@@ -85,6 +101,7 @@ impl Config {
 
     /// Answer a received close frame automatically, echoing its code (default on). When off,
     /// the caller answers with [`Connection::close`](crate::Connection::close).
+    #[must_use]
     pub fn auto_close(mut self, on: bool) -> Self {
         self.auto_close = on;
         self
@@ -92,6 +109,7 @@ impl Config {
 
     /// How long to wait for the peer's close frame after sending ours, and (client) for the
     /// server to close the transport after the close handshake. `None` waits forever.
+    #[must_use]
     pub fn close_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.close_timeout = timeout;
         self
@@ -99,12 +117,16 @@ impl Config {
 
     /// Send a ping after this long without receiving anything, and give up on the connection
     /// if nothing arrives within the same time again. `None` (default) sends no pings.
+    #[must_use]
     pub fn keepalive(mut self, interval: Option<Duration>) -> Self {
         self.keepalive = interval;
         self
     }
 
-    /// Largest chunk handed out at once in [`ReceiveMode::Stream`] for decompressed data.
+    /// Largest piece of decompressed data produced in one step (default 64 KiB): in
+    /// [`ReceiveMode::Stream`] the largest chunk handed out at once, in both modes how much the
+    /// extension's decoder may write before the connection looks at the limits again.
+    #[must_use]
     pub fn stream_chunk_size(mut self, bytes: usize) -> Self {
         self.stream_chunk_size = bytes.max(1);
         self
@@ -112,31 +134,17 @@ impl Config {
 
     /// Capacity an idle receive or send buffer may keep (default 64 KiB). A buffer that grew
     /// past it is released once drained, or moved into an allocation of just the bytes it
-    /// still holds, so what a connection keeps never depends on its largest message (see
-    /// docs/memory.md for the exact rules).
+    /// still holds, so what a connection keeps never depends on its largest message (the
+    /// exact rules are in the [guide](crate::guide#memory)).
     ///
     /// Set it to at least twice the size of your transport reads: a read that does not fit
     /// beside a partial frame makes the input buffer grow past this value, and it is then
     /// given back at the next rest point and grown again by the next read (one allocation
     /// per read instead of none).
+    #[must_use]
     pub fn buffer_keep(mut self, bytes: usize) -> Self {
         self.buffer_keep = bytes;
         self
-    }
-
-    /// See [`Config::max_frame_size`].
-    pub fn get_max_frame_size(&self) -> usize {
-        self.max_frame_size
-    }
-
-    /// See [`Config::max_message_size`].
-    pub fn get_max_message_size(&self) -> usize {
-        self.max_message_size
-    }
-
-    /// See [`Config::receive_mode`].
-    pub fn get_receive_mode(&self) -> ReceiveMode {
-        self.receive_mode
     }
 }
 

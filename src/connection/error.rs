@@ -1,13 +1,19 @@
 //! Errors: what the peer did wrong (each mapped to the close code that answers it), and
 //! what the caller asked for that cannot be done.
 
+use crate::close::CloseCode;
 use crate::extensions::ExtensionError;
+use crate::frame::HeaderDecodeError;
 use crate::handshake::HandshakeError;
-use crate::CloseCode;
+use crate::message::MessageError;
 
 /// Why the connection failed. Each variant maps to the close code sent to the peer
 /// ([`Error::close_code`]); the close frame is sent once, and the connection then refuses
-/// further input.
+/// further input. Three kinds send no close frame: the transport ended
+/// ([`UnexpectedEof`](Self::UnexpectedEof)), the peer fell silent
+/// ([`KeepaliveTimeout`](Self::KeepaliveTimeout)), both of which also discard pending output
+/// since nothing more can reach the peer, and the opening handshake failed
+/// ([`Handshake`](Self::Handshake)), where a server's HTTP error response may be pending.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {
@@ -41,9 +47,11 @@ pub enum Error {
     MessageTooLarge,
     /// The negotiated extension refused the data (corrupt compressed data: 1007).
     Extension(ExtensionError),
-    /// The transport ended before the close handshake finished. 1006 (nothing is sent).
+    /// The transport ended before the close handshake finished. Reported as 1006: no close
+    /// frame is sent, and pending output is discarded.
     UnexpectedEof,
-    /// Nothing arrived within the keepalive time after a ping. 1006 (nothing is sent).
+    /// Nothing arrived within the keepalive time after a ping. Reported as 1006: no close frame
+    /// is sent, and pending output is discarded.
     KeepaliveTimeout,
     /// The opening handshake failed (no close frame: the connection never opened). A server
     /// has queued the HTTP error response for a bad request; nothing is queued when the input
@@ -52,7 +60,8 @@ pub enum Error {
 }
 
 impl Error {
-    /// The close code this error answers the peer with (1006 for errors that send nothing).
+    /// The close code this error answers the peer with, or 1006 (never sent on the wire) for
+    /// the errors that send nothing.
     pub fn close_code(&self) -> CloseCode {
         match self {
             Error::InvalidUtf8 => CloseCode::INVALID_PAYLOAD,
@@ -84,7 +93,7 @@ impl Error {
             Error::MessageTooLarge => "message too large",
             Error::Extension(e) => e.reason,
             Error::UnexpectedEof => "transport closed before the close handshake",
-            Error::KeepaliveTimeout => "keepalive timeout",
+            Error::KeepaliveTimeout => "no answer to a keepalive ping",
             Error::Handshake(_) => "opening handshake failed",
         }
     }
@@ -105,13 +114,45 @@ impl core::fmt::Display for Error {
                 write!(f, "invalid close code {c} (close {})", self.close_code())
             }
             Error::Handshake(e) => write!(f, "opening handshake failed: {e}"),
+            Error::Extension(e) => write!(f, "extension failed: {e}"),
+            Error::UnexpectedEof | Error::KeepaliveTimeout => {
+                write!(f, "{} (no close frame sent)", self.reason())
+            }
             _ => write!(f, "{} (close {})", self.reason(), self.close_code()),
         }
     }
 }
 
 #[cfg(feature = "std")]
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Handshake(e) => Some(e),
+            Error::Extension(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<MessageError> for Error {
+    fn from(e: MessageError) -> Self {
+        match e {
+            MessageError::UnexpectedContinuation => Error::UnexpectedContinuation,
+            MessageError::ExpectedContinuation => Error::ExpectedContinuation,
+            MessageError::InvalidUtf8 => Error::InvalidUtf8,
+            MessageError::MessageTooLarge => Error::MessageTooLarge,
+        }
+    }
+}
+
+impl From<HeaderDecodeError> for Error {
+    fn from(e: HeaderDecodeError) -> Self {
+        match e {
+            HeaderDecodeError::ReservedOpcode(op) => Error::ReservedOpcode(op),
+            HeaderDecodeError::LengthOverflow => Error::LengthOverflow,
+        }
+    }
+}
 
 /// A send that the connection refused; nothing was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,7 +168,10 @@ pub enum SendError {
     NoMessageInProgress,
     /// Control frame payloads are limited to 125 bytes (close: code + 123 bytes of reason).
     ControlFrameTooLong,
-    /// Streamed text that is not valid UTF-8.
+    /// Text that is not valid UTF-8: a whole message sent with
+    /// [`send`](crate::Connection::send) as [`MessageKind::Text`](crate::MessageKind::Text),
+    /// or a streamed text fragment that can no longer become valid (or ends inside a code
+    /// point).
     InvalidUtf8,
     /// This close code may not be sent (1004–1006, 1015, and codes outside 1000–4999).
     InvalidCloseCode(u16),
@@ -143,12 +187,19 @@ impl core::fmt::Display for SendError {
             SendError::MessageInProgress => f.write_str("a streamed message is in progress"),
             SendError::NoMessageInProgress => f.write_str("no streamed message is in progress"),
             SendError::ControlFrameTooLong => f.write_str("control frame payload over 125 bytes"),
-            SendError::InvalidUtf8 => f.write_str("streamed text is not valid UTF-8"),
+            SendError::InvalidUtf8 => f.write_str("text is not valid UTF-8"),
             SendError::InvalidCloseCode(c) => write!(f, "close code {c} may not be sent"),
-            SendError::Extension(e) => write!(f, "extension failed: {}", e.reason),
+            SendError::Extension(e) => write!(f, "extension failed: {e}"),
         }
     }
 }
 
 #[cfg(feature = "std")]
-impl std::error::Error for SendError {}
+impl std::error::Error for SendError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SendError::Extension(e) => Some(e),
+            _ => None,
+        }
+    }
+}

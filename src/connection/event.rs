@@ -4,8 +4,9 @@ use alloc::boxed::Box;
 use alloc::string::String;
 use bytes::Bytes;
 
-use crate::handshake::Rejected;
-use crate::{CloseFrame, MessageKind};
+use crate::close::CloseFrame;
+use crate::handshake::RefusedResponse;
+use crate::message::MessageKind;
 
 /// One thing the peer said.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,9 +22,9 @@ pub enum Event {
         /// The subprotocol the server chose.
         subprotocol: Option<String>,
     },
-    /// Client: the server answered with another status (a redirect, 401, 404, ...). The
-    /// connection is over; [`transport`](crate::Connection::transport) says to close.
-    Rejected(Box<Rejected>),
+    /// Client: the server refused the upgrade with another status (a redirect, 401, 404, ...).
+    /// The connection is over; [`transport`](crate::Connection::transport) says to close.
+    Refused(Box<RefusedResponse>),
     /// A whole text message ([`ReceiveMode::Message`](crate::ReceiveMode::Message)); the
     /// bytes are valid UTF-8 (checked as they arrived).
     Text(Bytes),

@@ -1,39 +1,44 @@
-//! Connection state: one implementation for both roles, closing, limits and errors.
-//!
-//! The [`Connection`] is driven from outside: [`receive`](Connection::receive) gives it bytes,
-//! [`next_event`](Connection::next_event) decodes them into [`Event`](crate::Event)s (answering pings and
-//! closes as configured), the `send_*` methods queue frames, and
-//! [`pending_output`](Connection::pending_output) / [`advance_output`](Connection::advance_output)
-//! hand the queued bytes to the transport at whatever pace it accepts them. Time enters only
-//! through [`poll_timeout`](Connection::poll_timeout) and
-//! [`handle_timeout`](Connection::handle_timeout), with the caller's clock.
+//! The connection: one state machine for both roles, from the opening handshake to the end of
+//! the closing handshake, and the vocabulary it speaks (configuration, events, errors, states).
+//! Private submodules; the crate root re-exports what is public.
 
-pub mod close;
-pub mod config;
-pub mod error;
-pub mod event;
-pub mod state;
-
+mod config;
+mod error;
+mod event;
 mod recv;
 mod send;
+mod state;
 mod timer;
 mod upgrade;
 
+pub use config::{Config, ReceiveMode};
+pub use error::{Error, SendError};
+pub use event::Event;
+pub use state::{Role, State, Transport};
+
 use alloc::boxed::Box;
 use alloc::string::String;
-use bytes::BytesMut;
 
 use crate::entropy::Entropy;
 use crate::extensions::Extension;
-use config::Config;
-use error::Error;
 use recv::Receiver;
-use send::Sender;
-use state::{Role, State, Transport};
+use send::{Masking, Sender};
 use timer::Timers;
 use upgrade::Phase;
 
-/// A WebSocket connection after the opening handshake: bytes in, events and bytes out.
+/// A WebSocket connection, from the first byte of the opening handshake (with
+/// [`server_upgrade`](Self::server_upgrade) / [`client_upgrade`](Self::client_upgrade)) or from
+/// the first frame after a handshake run elsewhere ([`server`](Self::server) /
+/// [`client`](Self::client) and [`after_handshake`](Self::after_handshake)): bytes in, events
+/// and bytes out.
+///
+/// It is driven from outside: [`receive`](Self::receive) gives it bytes,
+/// [`next_event`](Self::next_event) decodes them into [`Event`]s (answering pings and closes as
+/// configured), the `send_*` methods queue frames, and
+/// [`pending_output`](Self::pending_output) / [`advance_output`](Self::advance_output) hand the
+/// queued bytes to the transport at whatever pace it accepts them. Time enters only through
+/// [`poll_timeout`](Self::poll_timeout) and [`handle_timeout`](Self::handle_timeout), with the
+/// caller's clock. The [guide](crate::guide) has the whole contract.
 pub struct Connection {
     role: Role,
     config: Config,
@@ -59,21 +64,21 @@ impl core::fmt::Debug for Connection {
             .field("role", &self.role)
             .field("state", &self.state())
             .field("extension", &self.extension.as_ref().map(|e| e.name()))
-            .field("buffered_input", &self.buffered_input())
-            .field("pending_output", &self.output_len())
+            .field("pending_input_len", &self.pending_input_len())
+            .field("pending_output_len", &self.pending_output_len())
             .finish()
     }
 }
 
 impl Connection {
-    fn new(role: Role, config: Config, entropy: Option<Box<dyn Entropy>>) -> Self {
+    fn new(config: Config, masking: Masking) -> Self {
         Self {
-            role,
+            role: masking.role(),
             extension: None,
             subprotocol: None,
             phase: Phase::Open,
             rx: Receiver::new(),
-            tx: Sender::new(entropy),
+            tx: Sender::new(masking),
             timers: Timers::default(),
             config,
             close_sent: false,
@@ -84,26 +89,24 @@ impl Connection {
         }
     }
 
-    /// A server-side connection: expects masked frames, sends unmasked ones.
+    /// A server-side connection whose handshake ran elsewhere: expects masked frames, sends
+    /// unmasked ones. Install the handshake's result with
+    /// [`after_handshake`](Self::after_handshake).
     pub fn server(config: Config) -> Self {
-        Self::new(Role::Server, config, None)
+        Self::new(config, Masking::Server)
     }
 
-    /// A client-side connection that masks every frame with a fresh key from `entropy`.
+    /// A client-side connection whose handshake ran elsewhere; it masks every frame with a
+    /// fresh key from `entropy`. Install the handshake's result with
+    /// [`after_handshake`](Self::after_handshake).
     pub fn client(config: Config, entropy: Box<dyn Entropy>) -> Self {
-        Self::new(Role::Client, config, Some(entropy))
+        Self::new(config, Masking::client(entropy))
     }
 
-    /// A client-side connection with mask keys from [`OsEntropy`](crate::entropy::OsEntropy).
+    /// [`client`](Self::client) with mask keys from [`OsEntropy`](crate::entropy::OsEntropy).
     #[cfg(feature = "std")]
     pub fn client_with_os_entropy(config: Config) -> Self {
         Self::client(config, Box::new(crate::entropy::OsEntropy::new()))
-    }
-
-    /// Installs the extension negotiated in the handshake (e.g. permessage-deflate). Call it
-    /// before any frame is sent or received.
-    pub fn set_extension(&mut self, extension: Box<dyn Extension>) {
-        self.extension = Some(extension);
     }
 
     /// The negotiated extension, if any.
@@ -116,12 +119,7 @@ impl Connection {
         self.role
     }
 
-    /// The configuration in force.
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
-
-    /// The closing state.
+    /// Where the connection stands: the opening handshake, open, closing or closed.
     pub fn state(&self) -> State {
         if self.failed
             || self.timers.close_expired
@@ -129,6 +127,8 @@ impl Connection {
             || matches!(self.phase, Phase::Refused)
         {
             State::Closed
+        } else if self.handshaking() {
+            State::Connecting
         } else if self.close_sent {
             State::CloseSent
         } else if self.close_received {
@@ -136,6 +136,13 @@ impl Connection {
         } else {
             State::Open
         }
+    }
+
+    /// Whether messages flow both ways: the opening handshake is over and no close frame was
+    /// sent or received ([`State::Open`]). Sends are refused before
+    /// ([`SendError::Handshaking`]) and after our close ([`SendError::Closed`]).
+    pub fn is_open(&self) -> bool {
+        self.state() == State::Open
     }
 
     /// What to do with the transport now. Check it after each batch of events and sends.
@@ -154,8 +161,9 @@ impl Connection {
         }
     }
 
-    /// Bytes received but not yet decoded into events.
-    pub fn buffered_input(&self) -> usize {
+    /// How many received bytes are not yet decoded into events: the receive-side
+    /// backpressure signal (stop reading the transport while it is large).
+    pub fn pending_input_len(&self) -> usize {
         self.rx.buffered()
     }
 
@@ -171,133 +179,35 @@ impl Connection {
     }
 
     /// Fails the connection: queues the close frame for `error` (once, if one may still be
-    /// sent), stops reading and keeps the error for `next_event` to report.
+    /// sent), stops reading and keeps the error for `next_event` to report. An error that
+    /// sends nothing because the peer is gone or silent ([`Error::UnexpectedEof`],
+    /// [`Error::KeepaliveTimeout`]) also discards pending output: nothing more is to reach the
+    /// peer, so the transport can be closed at once.
     fn fail(&mut self, error: Error) {
         if self.failed {
             return;
         }
         let code = error.close_code();
         if !self.close_sent && code.is_valid_on_wire() {
-            self.tx
-                .write_close(self.role, Some(code), error.reason().as_bytes());
+            self.tx.write_close(Some(code), error.reason().as_bytes());
             self.close_sent = true;
         }
+        if matches!(error, Error::UnexpectedEof | Error::KeepaliveTimeout) {
+            self.tx.discard();
+        }
         self.failed = true;
-        self.rx.shut(&self.config);
+        self.rx.shut();
         self.pending_error = Some(error);
+    }
+
+    /// Fails the connection and hands out the error at once (for `next_event`).
+    fn fail_now(&mut self, error: Error) -> Option<Result<Event, Error>> {
+        self.fail(error);
+        self.pending_error.take().map(Err)
     }
 
     /// Whether frames are still read.
     fn reading(&self) -> bool {
         !self.failed && !self.close_received && !self.eof && !self.timers.close_expired
-    }
-}
-
-/// Moves `buf`'s bytes into an allocation of exactly their size (none if empty).
-pub(crate) fn release_buffer(buf: &mut BytesMut, allocated: &mut usize) {
-    *buf = if buf.is_empty() {
-        BytesMut::new()
-    } else {
-        BytesMut::from(&buf[..])
-    };
-    *allocated = buf.capacity();
-}
-
-/// Gives back memory a buffer no longer needs, so that what a connection holds between events
-/// never depends on the size of an earlier message. Called at rest points (every decodable
-/// event handed out, output taken), never per byte. Once its allocation grew past `keep`:
-///
-/// - an emptied buffer is released;
-/// - a buffer that needs at most `keep / 2` bytes moves them into a fresh allocation of just
-///   their size, so what it holds is then the same whatever came before;
-/// - a buffer whose allocation exceeds `factor` times what it needs (`need`, at least its
-///   length, at least `keep`) moves its bytes into a fresh allocation of just their size.
-///
-/// Each move copies less than half of `keep`, or less than `1/factor` of the allocation it
-/// gives up, so the extra copying stays a fraction of the bytes that made the buffer grow.
-/// `allocated` is the largest capacity seen since the buffer was last replaced.
-pub(crate) fn settle_buffer(
-    buf: &mut BytesMut,
-    allocated: &mut usize,
-    keep: usize,
-    need: usize,
-    factor: usize,
-) {
-    *allocated = (*allocated).max(buf.capacity());
-    if *allocated <= keep {
-        return;
-    }
-    let need = need.max(buf.len());
-    if buf.is_empty() || need <= keep / 2 || *allocated > need.max(keep).saturating_mul(factor) {
-        release_buffer(buf, allocated);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const KEEP: usize = 64 << 10;
-
-    fn grown(len: usize, capacity: usize) -> (BytesMut, usize) {
-        let mut buf = BytesMut::with_capacity(capacity);
-        buf.extend_from_slice(&alloc::vec![7u8; len]);
-        let allocated = buf.capacity();
-        (buf, allocated)
-    }
-
-    #[test]
-    fn a_buffer_within_keep_is_left_alone() {
-        let (mut buf, mut allocated) = grown(0, KEEP);
-        settle_buffer(&mut buf, &mut allocated, KEEP, 0, 2);
-        assert_eq!(buf.capacity(), KEEP);
-    }
-
-    #[test]
-    fn an_emptied_buffer_past_keep_is_released() {
-        let (mut buf, mut allocated) = grown(0, 10 * KEEP);
-        settle_buffer(&mut buf, &mut allocated, KEEP, 0, 2);
-        assert_eq!((buf.capacity(), allocated), (0, 0));
-    }
-
-    #[test]
-    fn a_few_bytes_left_in_a_large_buffer_move_to_an_allocation_of_their_size() {
-        let (mut buf, mut allocated) = grown(1000, 10 * KEEP);
-        settle_buffer(&mut buf, &mut allocated, KEEP, 0, 2);
-        assert_eq!(&buf[..], &[7u8; 1000][..]);
-        assert!(buf.capacity() < 2000, "{}", buf.capacity());
-        // Once moved, settling again moves nothing (no repeated copying).
-        let before = buf.as_ptr();
-        settle_buffer(&mut buf, &mut allocated, KEEP, 0, 2);
-        assert_eq!(buf.as_ptr(), before);
-    }
-
-    #[test]
-    fn a_buffer_is_kept_while_its_allocation_is_in_proportion_to_its_need() {
-        // 48 KiB held in 128 KiB: more than keep / 2, not more than twice the need.
-        let (mut buf, mut allocated) = grown(48 << 10, 2 * KEEP);
-        let before = buf.as_ptr();
-        settle_buffer(&mut buf, &mut allocated, KEEP, 0, 2);
-        assert_eq!(buf.as_ptr(), before, "kept");
-        // The same bytes in 1 MiB: out of proportion, moved.
-        let (mut buf, mut allocated) = grown(48 << 10, 16 * KEEP);
-        settle_buffer(&mut buf, &mut allocated, KEEP, 0, 2);
-        assert!(buf.capacity() < 2 * KEEP);
-        // A need announced by the caller (a large frame arriving) keeps a large allocation.
-        let (mut buf, mut allocated) = grown(48 << 10, 16 * KEEP);
-        let before = buf.as_ptr();
-        settle_buffer(&mut buf, &mut allocated, KEEP, 8 * KEEP, 2);
-        assert_eq!(buf.as_ptr(), before, "kept for the frame that is arriving");
-    }
-
-    #[test]
-    fn release_keeps_the_bytes_in_an_allocation_of_their_size() {
-        let (mut buf, mut allocated) = grown(10, KEEP);
-        release_buffer(&mut buf, &mut allocated);
-        assert_eq!(&buf[..], &[7u8; 10][..]);
-        assert!(buf.capacity() < 64);
-        let (mut buf, mut allocated) = grown(0, KEEP);
-        release_buffer(&mut buf, &mut allocated);
-        assert_eq!(buf.capacity(), 0);
     }
 }

@@ -1,19 +1,23 @@
 //! The receive path: frames out of the input buffer, checked against the rules of RFC 6455,
 //! unmasked in place, decoded by the extension, assembled or streamed, and turned into events.
+//!
+//! [`Connection::poll_frames`] follows the frame states of docs/architecture.md: one function
+//! per state, each saying how far it got with a [`Progress`].
 
 use bytes::{Buf, Bytes, BytesMut};
 
-use super::config::{Config, ReceiveMode};
+use super::config::ReceiveMode;
 use super::error::Error;
 use super::event::Event;
 use super::state::Role;
-use super::{release_buffer, settle_buffer, Connection};
-use crate::extensions::ExtensionError;
-use crate::frame::{
-    apply_mask, decode_header, FrameHeader, HeaderDecodeError, OpCode, MAX_CONTROL_PAYLOAD,
-};
+use super::Connection;
+use crate::buffer::RetainedBuf;
+use crate::close::{CloseCode, CloseFrame};
+use crate::extensions::{Decoded, ExtensionError};
+use crate::frame::{apply_mask, decode_header, FrameHeader, OpCode, MAX_CONTROL_PAYLOAD};
 use crate::message::assembler::Assembler;
-use crate::{CloseCode, CloseFrame, MessageKind};
+use crate::message::utf8::valid_whole;
+use crate::message::MessageKind;
 
 /// Where the decoder is within the current frame.
 #[derive(Debug)]
@@ -21,7 +25,7 @@ enum FrameState {
     /// Waiting for a header.
     Header,
     /// A control frame: waits for its whole (≤125-byte) payload.
-    Control(FrameHeader, usize),
+    Control { header: FrameHeader, len: usize },
     /// A data frame whose payload stays in the input buffer until it is complete, so it can be
     /// handed out without copying (a single-frame message in message mode). `checked` bytes
     /// at the front are already unmasked and validated.
@@ -38,15 +42,31 @@ enum FrameState {
     },
 }
 
+/// Frame payload waiting to be decoded by the extension.
+#[derive(Debug)]
+struct DecodeInput {
+    payload: BytesMut,
+    /// The payload ends the message.
+    fin: bool,
+}
+
+/// What one step of the receive path achieved.
+enum Progress {
+    /// An event for the caller.
+    Event(Event),
+    /// Nothing more can be decoded until more bytes arrive.
+    NeedInput,
+    /// The state moved on: look again.
+    Again,
+}
+
 /// Receive-side state.
 #[derive(Debug)]
 pub(super) struct Receiver {
-    buf: BytesMut,
-    buf_allocated: usize,
+    buf: RetainedBuf,
     frame: FrameState,
     assembler: Assembler,
-    /// Frame payload waiting to be decoded by the extension, and whether it ends the message.
-    decode_input: Option<(BytesMut, bool)>,
+    decode_input: Option<DecodeInput>,
     /// Stream mode: a `MessageEnd` is owed after the chunk just handed out.
     end_owed: bool,
 }
@@ -54,8 +74,7 @@ pub(super) struct Receiver {
 impl Receiver {
     pub fn new() -> Self {
         Self {
-            buf: BytesMut::new(),
-            buf_allocated: 0,
+            buf: RetainedBuf::new(),
             frame: FrameState::Header,
             assembler: Assembler::default(),
             decode_input: None,
@@ -64,13 +83,12 @@ impl Receiver {
     }
 
     pub fn buffered(&self) -> usize {
-        self.buf.len() + self.decode_input.as_ref().map_or(0, |(b, _)| b.len())
+        self.buf.len() + self.decode_input.as_ref().map_or(0, |d| d.payload.len())
     }
 
     /// Stops reading: drops all input and partial messages.
-    pub fn shut(&mut self, _config: &Config) {
-        self.buf = BytesMut::new();
-        self.buf_allocated = 0;
+    pub fn shut(&mut self) {
+        self.buf = RetainedBuf::new();
         self.frame = FrameState::Header;
         self.assembler.reset();
         self.decode_input = None;
@@ -79,45 +97,33 @@ impl Receiver {
 
     /// Takes every buffered input byte (the handshake consumes input this way).
     pub fn take_input(&mut self) -> BytesMut {
-        self.buf_allocated = 0;
-        core::mem::take(&mut self.buf)
+        self.buf.take()
     }
 
     /// Replaces the input buffer (bytes that followed the handshake come first).
     pub fn set_input(&mut self, buf: BytesMut) {
-        self.buf_allocated = buf.capacity();
-        self.buf = buf;
+        self.buf.set(buf);
     }
 
     /// Gives back the input and gathering buffers' allocations (see
     /// [`Connection::release_buffers`]); a frame payload waiting for the extension is kept.
     pub fn release(&mut self) {
-        release_buffer(&mut self.buf, &mut self.buf_allocated);
+        self.buf.release();
         self.assembler.release();
     }
 
-    /// Makes room for `more` bytes: first in the allocation the buffer already owns (moving
-    /// only the bytes it holds), otherwise in a new one that at most doubles what is held, or
-    /// just fits. While a frame arrives whole, growth stops at the frame's end: the frame's
-    /// announced length caps the doubling, it never causes an allocation by itself.
+    /// Makes room for `more` bytes (see [`RetainedBuf::make_room`]): while a frame arrives
+    /// whole, growth stops at the frame's end.
     fn make_room(&mut self, more: usize) {
-        let held = self.buf.len();
-        if self.buf.capacity() - held >= more || self.buf.try_reclaim(more) {
-            return;
-        }
-        let needed = held.saturating_add(more);
-        let mut target = needed.max(self.buf.capacity().saturating_mul(2));
-        if let FrameState::Held { len, .. } = self.frame {
-            target = target.min(needed.max(len));
-        }
-        let mut fresh = BytesMut::with_capacity(target);
-        fresh.extend_from_slice(&self.buf);
-        self.buf = fresh;
-        self.buf_allocated = self.buf_allocated.max(self.buf.capacity());
+        let limit = match self.frame {
+            FrameState::Held { len, .. } => Some(len),
+            _ => None,
+        };
+        self.buf.make_room(more, limit);
     }
 
     /// Called when every event the input allows has been decoded: gives back input memory
-    /// that grew past `keep` (see [`settle_buffer`]). A frame larger than `keep` that is
+    /// that grew past `keep` (see [`RetainedBuf::settle`]). A frame larger than `keep` that is
     /// arriving whole counts with its announced length, so the allocation that carried a
     /// large frame carries the next one instead of being released and grown again; it is
     /// never grown from that length, only kept.
@@ -126,25 +132,22 @@ impl Receiver {
             FrameState::Held { len, .. } if len > keep => len.saturating_add(keep),
             _ => self.buf.len(),
         };
-        settle_buffer(&mut self.buf, &mut self.buf_allocated, keep, need, 2);
+        self.buf.settle(keep, need, 2);
     }
 }
 
 impl Connection {
-    /// Gives the connection bytes read from the transport, in any chunking. Returns how many
-    /// were taken: all of them, or 0 once the connection no longer reads (after a close frame
-    /// from the peer, a failure, or end of input). Decoding happens in
-    /// [`next_event`](Self::next_event).
-    pub fn receive(&mut self, data: &[u8]) -> usize {
-        if !self.reading() {
-            return 0;
+    /// Gives the connection bytes read from the transport, in any chunking. Decoding happens
+    /// in [`next_event`](Self::next_event). Once the connection no longer reads (after the
+    /// peer's close frame, a failure, end of input or the close timeout), received bytes are
+    /// dropped unread: nothing after a close frame or a protocol violation may be acted on.
+    pub fn receive(&mut self, data: &[u8]) {
+        if !self.reading() || data.is_empty() {
+            return;
         }
         self.rx.make_room(data.len());
         self.rx.buf.extend_from_slice(data);
-        if !data.is_empty() {
-            self.timers.activity = true;
-        }
-        data.len()
+        self.timers.activity = true;
     }
 
     /// Tells the connection that the transport's read side ended. Before the close handshake
@@ -155,8 +158,9 @@ impl Connection {
     }
 
     /// The next event decoded from received bytes, or `None` when more input is needed (or the
-    /// connection no longer reads). A failure is returned once as `Some(Err(_))`: its close
-    /// frame is already queued, and every later call returns `None`.
+    /// connection no longer reads). A failure is returned once as `Some(Err(_))`, and every
+    /// later call returns `None`. Its close frame is then queued, except for the errors that
+    /// send none (see [`Error`]).
     pub fn next_event(&mut self) -> Option<Result<Event, Error>> {
         if let Some(error) = self.pending_error.take() {
             return Some(Err(error));
@@ -171,158 +175,185 @@ impl Connection {
             Ok(Some(event)) => Some(Ok(event)),
             Ok(None) => {
                 self.rx.settle(self.config.buffer_keep);
-                if self.eof && !self.failed && !(self.close_sent && self.close_received) {
-                    self.fail(Error::UnexpectedEof);
-                    return self.pending_error.take().map(Err);
+                if self.eof {
+                    return self.fail_now(Error::UnexpectedEof);
                 }
                 None
             }
-            Err(error) => {
-                self.fail(error);
-                self.pending_error.take().map(Err)
+            Err(error) => self.fail_now(error),
+        }
+    }
+
+    /// Decodes until an event is ready or more input is needed.
+    fn poll_frames(&mut self) -> Result<Option<Event>, Error> {
+        loop {
+            let progress = if self.rx.end_owed {
+                self.rx.end_owed = false;
+                Progress::Event(Event::MessageEnd)
+            } else if self.rx.decode_input.is_some() {
+                self.pump_decoder()?
+            } else {
+                match self.rx.frame {
+                    FrameState::Header => self.start_frame()?,
+                    FrameState::Control { header, len } => self.finish_control(header, len)?,
+                    FrameState::Held {
+                        header,
+                        len,
+                        checked,
+                    } => self.continue_held(header, len, checked)?,
+                    FrameState::Passing { header, len, done } => {
+                        self.continue_passing(header, len, done)?
+                    }
+                }
+            };
+            match progress {
+                Progress::Event(event) => return Ok(Some(event)),
+                Progress::NeedInput => return Ok(None),
+                Progress::Again => {}
             }
         }
     }
 
-    fn poll_frames(&mut self) -> Result<Option<Event>, Error> {
-        loop {
-            if self.rx.end_owed {
-                self.rx.end_owed = false;
-                return Ok(Some(Event::MessageEnd));
-            }
-            if self.rx.decode_input.is_some() {
-                match self.pump_decoder()? {
-                    Some(event) => return Ok(Some(event)),
-                    None => continue,
-                }
-            }
-            match self.rx.frame {
-                FrameState::Header => {
-                    let (header, header_len) = match decode_header(&self.rx.buf) {
-                        Ok(Some(h)) => h,
-                        Ok(None) => return Ok(None),
-                        Err(HeaderDecodeError::ReservedOpcode(op)) => {
-                            return Err(Error::ReservedOpcode(op))
-                        }
-                        Err(HeaderDecodeError::LengthOverflow) => {
-                            return Err(Error::LengthOverflow)
-                        }
-                    };
-                    let start = self.check_header(&header)?;
-                    self.rx.buf.advance(header_len);
-                    // Fits: checked against max_frame_size, which is a usize.
-                    let len = header.payload_len as usize;
-                    if header.opcode.is_control() {
-                        self.rx.frame = FrameState::Control(header, len);
-                        continue;
-                    }
-                    let hold = self.config.receive_mode == ReceiveMode::Message
-                        && start.is_some()
-                        && header.fin
-                        && !self.rx.assembler.current().is_some_and(|c| c.transformed);
-                    if hold && self.rx.buf.len() >= len {
-                        // The whole single-frame message is here (the common case for
-                        // small messages): unmask, validate and hand it out in one step.
-                        let mut payload = self.rx.buf.split_to(len);
-                        if let Some(key) = header.mask {
-                            apply_mask(&mut payload, key, 0);
-                        }
-                        let asm = &mut self.rx.assembler;
-                        asm.check_whole_text(&payload)?;
-                        let kind = asm.finish()?;
-                        return Ok(Some(message_event(kind, payload.freeze())));
-                    }
-                    if hold && self.rx.buf.capacity() < len {
-                        // Make room for the frame in the allocation we already own, if it
-                        // is big enough, while only a few of its bytes have to move (never
-                        // allocates: the announced length is not yet backed by bytes).
-                        let _ = self.rx.buf.try_reclaim(len - self.rx.buf.len());
-                    }
-                    self.rx.frame = if hold {
-                        FrameState::Held {
-                            header,
-                            len,
-                            checked: 0,
-                        }
-                    } else {
-                        FrameState::Passing {
-                            header,
-                            len,
-                            done: 0,
-                        }
-                    };
-                    if let (Some(kind), ReceiveMode::Stream) = (start, self.config.receive_mode) {
-                        return Ok(Some(Event::MessageStart { kind }));
-                    }
-                }
-                FrameState::Control(header, len) => {
-                    if self.rx.buf.len() < len {
-                        return Ok(None);
-                    }
-                    let mut payload = self.rx.buf.split_to(len);
-                    if let Some(key) = header.mask {
-                        apply_mask(&mut payload, key, 0);
-                    }
-                    self.rx.frame = FrameState::Header;
-                    return self.on_control(header.opcode, payload.freeze()).map(Some);
-                }
-                FrameState::Held {
-                    header,
-                    len,
-                    checked,
-                } => {
-                    let available = self.rx.buf.len().min(len);
-                    if available > checked {
-                        let fresh = &mut self.rx.buf[checked..available];
-                        if let Some(key) = header.mask {
-                            apply_mask(fresh, key, checked);
-                        }
-                        self.rx.assembler.check_text(fresh)?;
-                        self.rx.frame = FrameState::Held {
-                            header,
-                            len,
-                            checked: available,
-                        };
-                    }
-                    if available < len {
-                        return Ok(None);
-                    }
-                    let payload = self.rx.buf.split_to(len).freeze();
-                    self.rx.frame = FrameState::Header;
-                    let kind = self.rx.assembler.finish()?;
-                    return Ok(Some(message_event(kind, payload)));
-                }
-                FrameState::Passing { header, len, done } => {
-                    let available = self.rx.buf.len().min(len - done);
-                    if available == 0 && done < len {
-                        return Ok(None);
-                    }
-                    let mut piece = self.rx.buf.split_to(available);
-                    if let Some(key) = header.mask {
-                        apply_mask(&mut piece, key, done);
-                    }
-                    let frame_done = done + available == len;
-                    let fin = header.fin && frame_done;
-                    if frame_done {
-                        self.rx.frame = FrameState::Header;
-                    } else {
-                        self.rx.frame = FrameState::Passing {
-                            header,
-                            len,
-                            done: done + available,
-                        };
-                    }
-                    let transformed = self.rx.assembler.current().is_some_and(|c| c.transformed);
-                    if transformed {
-                        self.rx.decode_input = Some((piece, fin));
-                        continue;
-                    }
-                    if let Some(event) = self.on_content(piece.freeze(), fin)? {
-                        return Ok(Some(event));
-                    }
-                }
-            }
+    /// A header: checked, then the frame's state chosen. A data frame that is a whole message
+    /// in message mode is held in the input buffer; every other data frame passes through.
+    fn start_frame(&mut self) -> Result<Progress, Error> {
+        let Some((header, header_len)) = decode_header(&self.rx.buf)? else {
+            return Ok(Progress::NeedInput);
+        };
+        let start = self.check_header(&header)?;
+        self.rx.buf.advance(header_len);
+        // Fits: checked against max_frame_size (a usize) or the control payload limit.
+        let len = header.payload_len as usize;
+        if header.opcode.is_control() {
+            self.rx.frame = FrameState::Control { header, len };
+            return Ok(Progress::Again);
         }
+        let mode = self.config.receive_mode;
+        let hold = mode == ReceiveMode::Message
+            && start.is_some()
+            && header.fin
+            && !self.rx.assembler.is_transformed();
+        if hold && self.rx.buf.len() >= len {
+            // The whole single-frame message is here (the common case for small messages):
+            // unmask, validate and hand it out in one step. This repeats the end of
+            // `continue_held` on purpose, validating the text in one call instead of
+            // incrementally.
+            let mut payload = self.rx.buf.split_to(len);
+            if let Some(key) = header.mask {
+                apply_mask(&mut payload, key, 0);
+            }
+            let asm = &mut self.rx.assembler;
+            asm.check_whole_text(&payload)?;
+            let kind = asm.finish()?;
+            return Ok(Progress::Event(message_event(kind, payload.freeze())));
+        }
+        if hold && self.rx.buf.capacity() < len {
+            // Make room for the frame in the allocation we already own, if it is big enough,
+            // while only a few of its bytes have to move (never allocates: the announced
+            // length is not yet backed by bytes).
+            let _ = self.rx.buf.try_reclaim(len - self.rx.buf.len());
+        }
+        self.rx.frame = if hold {
+            FrameState::Held {
+                header,
+                len,
+                checked: 0,
+            }
+        } else {
+            FrameState::Passing {
+                header,
+                len,
+                done: 0,
+            }
+        };
+        Ok(match (start, mode) {
+            (Some(kind), ReceiveMode::Stream) => Progress::Event(Event::MessageStart { kind }),
+            _ => Progress::Again,
+        })
+    }
+
+    /// A control frame's payload: handled once it is all here.
+    fn finish_control(&mut self, header: FrameHeader, len: usize) -> Result<Progress, Error> {
+        if self.rx.buf.len() < len {
+            return Ok(Progress::NeedInput);
+        }
+        let mut payload = self.rx.buf.split_to(len);
+        if let Some(key) = header.mask {
+            apply_mask(&mut payload, key, 0);
+        }
+        self.rx.frame = FrameState::Header;
+        self.on_control(header.opcode, payload.freeze())
+            .map(Progress::Event)
+    }
+
+    /// A held frame: what arrived is unmasked and validated in place; once the frame is
+    /// complete it is split off the input buffer and handed out.
+    fn continue_held(
+        &mut self,
+        header: FrameHeader,
+        len: usize,
+        checked: usize,
+    ) -> Result<Progress, Error> {
+        let available = self.rx.buf.len().min(len);
+        if available > checked {
+            let fresh = &mut self.rx.buf[checked..available];
+            if let Some(key) = header.mask {
+                apply_mask(fresh, key, checked);
+            }
+            self.rx.assembler.check_text(fresh)?;
+            self.rx.frame = FrameState::Held {
+                header,
+                len,
+                checked: available,
+            };
+        }
+        if available < len {
+            return Ok(Progress::NeedInput);
+        }
+        let payload = self.rx.buf.split_to(len).freeze();
+        self.rx.frame = FrameState::Header;
+        let kind = self.rx.assembler.finish()?;
+        Ok(Progress::Event(message_event(kind, payload)))
+    }
+
+    /// A passing frame: what arrived is split off, unmasked, and handed to the extension's
+    /// decoder or on as message content.
+    fn continue_passing(
+        &mut self,
+        header: FrameHeader,
+        len: usize,
+        done: usize,
+    ) -> Result<Progress, Error> {
+        let available = self.rx.buf.len().min(len - done);
+        if available == 0 && done < len {
+            return Ok(Progress::NeedInput);
+        }
+        let mut piece = self.rx.buf.split_to(available);
+        if let Some(key) = header.mask {
+            apply_mask(&mut piece, key, done);
+        }
+        let frame_done = done + available == len;
+        self.rx.frame = if frame_done {
+            FrameState::Header
+        } else {
+            FrameState::Passing {
+                header,
+                len,
+                done: done + available,
+            }
+        };
+        let fin = header.fin && frame_done;
+        if self.rx.assembler.is_transformed() {
+            self.rx.decode_input = Some(DecodeInput {
+                payload: piece,
+                fin,
+            });
+            return Ok(Progress::Again);
+        }
+        Ok(match self.on_content(piece.freeze(), fin)? {
+            Some(event) => Progress::Event(event),
+            None => Progress::Again,
+        })
     }
 
     /// Checks a header against the role, the reserved bits, the limits and the fragmentation
@@ -362,7 +393,7 @@ impl Connection {
         if let Some(kind) = start {
             self.rx.assembler.begin(kind, transformed);
         }
-        if !transformed && !self.rx.assembler.current().is_some_and(|c| c.transformed) {
+        if !self.rx.assembler.is_transformed() {
             // Untransformed sizes are known from the headers: refuse before the bytes arrive.
             self.rx
                 .assembler
@@ -405,35 +436,34 @@ impl Connection {
 
     /// Runs the extension's decoder over the pending frame payload, in bounded steps: in
     /// message mode until the frame is consumed, in stream mode until a chunk is ready.
-    fn pump_decoder(&mut self) -> Result<Option<Event>, Error> {
-        let Some((mut input, fin)) = self.rx.decode_input.take() else {
-            return Ok(None);
+    fn pump_decoder(&mut self) -> Result<Progress, Error> {
+        let Some(DecodeInput {
+            payload: mut input,
+            fin,
+        }) = self.rx.decode_input.take()
+        else {
+            return Ok(Progress::Again);
         };
+        // A message is transformed only when an extension claimed it (`check_header`).
         let Some(ext) = self.extension.as_mut() else {
-            return Err(Error::ReservedBits(0x40));
+            return Err(Error::Extension(NO_DECODER));
         };
         let max = self.config.max_message_size;
         let mode = self.config.receive_mode;
+        let chunk_size = self.config.stream_chunk_size;
         let asm = &mut self.rx.assembler;
         loop {
             // One byte past the limit is enough to know it was passed.
             let step = max
                 .saturating_sub(asm.size())
                 .saturating_add(1)
-                .min(self.config.stream_chunk_size);
-            let (decoded, chunk) = match mode {
+                .min(chunk_size);
+            let (decoded, produced, chunk) = match mode {
                 ReceiveMode::Message => {
-                    let before = asm.buf.len();
-                    let decoded = ext
-                        .decode(&input, fin, &mut asm.buf, step)
-                        .map_err(Error::Extension)?;
-                    asm.note_growth();
-                    asm.add_size(asm.buf.len() - before, max)?;
-                    asm.check_gathered_text(before)?;
-                    if decoded.consumed == 0 && !decoded.done && asm.buf.len() == before {
-                        return Err(Error::Extension(STUCK));
-                    }
-                    (decoded, None)
+                    let (decoded, produced) = asm.gather_with(max, |out| {
+                        ext.decode(&input, fin, out, step).map_err(Error::Extension)
+                    })?;
+                    (decoded, produced, None)
                 }
                 ReceiveMode::Stream => {
                     let mut chunk = BytesMut::new();
@@ -442,28 +472,33 @@ impl Connection {
                         .map_err(Error::Extension)?;
                     asm.add_size(chunk.len(), max)?;
                     asm.check_text(&chunk)?;
-                    if decoded.consumed == 0 && !decoded.done && chunk.is_empty() {
-                        return Err(Error::Extension(STUCK));
-                    }
-                    (decoded, (!chunk.is_empty()).then(|| chunk.freeze()))
+                    let produced = chunk.len();
+                    (
+                        decoded,
+                        produced,
+                        (!chunk.is_empty()).then(|| chunk.freeze()),
+                    )
                 }
             };
-            if decoded.consumed > input.len() || (decoded.done && decoded.consumed != input.len()) {
-                return Err(Error::Extension(STUCK));
-            }
+            check_progress(&decoded, produced, input.len())?;
             input.advance(decoded.consumed);
             if !decoded.done {
                 if let Some(chunk) = chunk {
-                    self.rx.decode_input = Some((input, fin));
-                    return Ok(Some(Event::MessageChunk(chunk)));
+                    self.rx.decode_input = Some(DecodeInput {
+                        payload: input,
+                        fin,
+                    });
+                    return Ok(Progress::Event(Event::MessageChunk(chunk)));
                 }
                 continue;
             }
             if !fin {
-                return Ok(chunk.map(Event::MessageChunk));
+                return Ok(
+                    chunk.map_or(Progress::Again, |c| Progress::Event(Event::MessageChunk(c)))
+                );
             }
             let kind = asm.finish()?;
-            return Ok(Some(match (mode, chunk) {
+            return Ok(Progress::Event(match (mode, chunk) {
                 (ReceiveMode::Message, _) => {
                     message_event(kind, asm.take_gathered(self.config.buffer_keep))
                 }
@@ -481,7 +516,7 @@ impl Connection {
         match opcode {
             OpCode::Ping => {
                 if self.config.auto_pong && !self.close_sent {
-                    self.tx.write_control(self.role, OpCode::Pong, &payload);
+                    self.tx.write_control(OpCode::Pong, &payload);
                 }
                 Ok(Event::Ping(payload))
             }
@@ -489,10 +524,10 @@ impl Connection {
             _ => {
                 let frame = parse_close(payload)?;
                 self.close_received = true;
-                self.rx.shut(&self.config);
+                self.rx.shut();
                 if self.config.auto_close && !self.close_sent {
                     let code = frame.as_ref().map(|f| f.code);
-                    self.tx.write_close(self.role, code, b"");
+                    self.tx.write_close(code, b"");
                     self.close_sent = true;
                 }
                 Ok(Event::Close(frame))
@@ -503,8 +538,25 @@ impl Connection {
 
 const STUCK: ExtensionError = ExtensionError {
     code: CloseCode::INTERNAL_ERROR,
-    reason: "extension decoder made no progress",
+    reason: "extension decoder broke its contract",
 };
+
+const NO_DECODER: ExtensionError = ExtensionError {
+    code: CloseCode::INTERNAL_ERROR,
+    reason: "no extension to decode the message",
+};
+
+/// The extension's decoder kept its contract: it consumed no more than it was given, all of
+/// it when it says it is done, and it moved (consumed, produced or finished).
+fn check_progress(decoded: &Decoded, produced: usize, given: usize) -> Result<(), Error> {
+    let stuck = decoded.consumed == 0 && !decoded.done && produced == 0;
+    let overran = decoded.consumed > given || (decoded.done && decoded.consumed != given);
+    if stuck || overran {
+        Err(Error::Extension(STUCK))
+    } else {
+        Ok(())
+    }
+}
 
 fn message_event(kind: MessageKind, payload: Bytes) -> Event {
     match kind {
@@ -524,7 +576,7 @@ fn parse_close(payload: Bytes) -> Result<Option<CloseFrame>, Error> {
                 return Err(Error::InvalidCloseCode(code));
             }
             let reason = payload.slice(2..);
-            if !crate::message::utf8::valid_whole(&reason) {
+            if !valid_whole(&reason) {
                 return Err(Error::InvalidUtf8);
             }
             Ok(Some(CloseFrame {

@@ -1,21 +1,65 @@
-//! The send path: frames written into the output buffer (masked for a client, transformed by
-//! the extension for data messages), and handed to the transport at its own pace.
-
 use alloc::boxed::Box;
-use bytes::{Buf, Bytes, BytesMut};
 
 use super::error::SendError;
 use super::state::Role;
-use super::{release_buffer, settle_buffer, Connection};
+use super::Connection;
+use crate::buffer::RetainedBuf;
+use crate::close::CloseCode;
 use crate::entropy::Entropy;
 use crate::frame::{
     apply_mask, encode_header, FrameHeader, OpCode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN,
 };
-use crate::message::Utf8Validator;
-use crate::{CloseCode, MessageKind};
+use crate::message::utf8::{valid_whole, Utf8Validator};
+use crate::message::MessageKind;
 
-/// Mask keys drawn from the entropy source at once (one call per 16 frames).
-const KEY_BATCH: usize = 64;
+/// Mask key bytes drawn from the entropy source at once: one call per 64 frames, so a
+/// source that makes a system call per fill costs little per frame.
+const KEY_BATCH: usize = 256;
+
+/// How frames are masked: a server sends them unmasked; a client masks each with a fresh key
+/// (RFC 6455 §5.3), drawn in batches from its entropy source.
+pub(super) enum Masking {
+    Server,
+    Client(Box<ClientKeys>),
+}
+
+/// A client's entropy source and the batch of mask keys drawn from it.
+pub(super) struct ClientKeys {
+    entropy: Box<dyn Entropy>,
+    keys: [u8; KEY_BATCH],
+    used: usize,
+}
+
+impl Masking {
+    pub fn client(entropy: Box<dyn Entropy>) -> Self {
+        Masking::Client(Box::new(ClientKeys {
+            entropy,
+            keys: [0; KEY_BATCH],
+            used: KEY_BATCH,
+        }))
+    }
+
+    pub fn role(&self) -> Role {
+        match self {
+            Masking::Server => Role::Server,
+            Masking::Client(_) => Role::Client,
+        }
+    }
+
+    /// The key for the next frame: `None` for a server.
+    fn next_key(&mut self) -> Option<[u8; 4]> {
+        let Masking::Client(c) = self else {
+            return None;
+        };
+        if c.used == KEY_BATCH {
+            c.entropy.fill(&mut c.keys);
+            c.used = 0;
+        }
+        let k = &c.keys[c.used..c.used + 4];
+        c.used += 4;
+        Some([k[0], k[1], k[2], k[3]])
+    }
+}
 
 /// A streamed outgoing message in progress.
 #[derive(Debug)]
@@ -29,14 +73,10 @@ struct Outgoing {
 
 /// Send-side state.
 pub(super) struct Sender {
-    out: BytesMut,
-    out_allocated: usize,
+    out: RetainedBuf,
     /// Extension output for the frame being written; emptied after each frame.
-    scratch: BytesMut,
-    scratch_allocated: usize,
-    entropy: Option<Box<dyn Entropy>>,
-    keys: [u8; KEY_BATCH],
-    keys_used: usize,
+    scratch: RetainedBuf,
+    masking: Masking,
     outgoing: Option<Outgoing>,
 }
 
@@ -49,38 +89,18 @@ impl core::fmt::Debug for Sender {
 }
 
 impl Sender {
-    pub fn new(entropy: Option<Box<dyn Entropy>>) -> Self {
+    pub fn new(masking: Masking) -> Self {
         Self {
-            out: BytesMut::new(),
-            out_allocated: 0,
-            scratch: BytesMut::new(),
-            scratch_allocated: 0,
-            entropy,
-            keys: [0; KEY_BATCH],
-            keys_used: KEY_BATCH,
+            out: RetainedBuf::new(),
+            scratch: RetainedBuf::new(),
+            masking,
             outgoing: None,
         }
     }
 
-    fn mask_key(&mut self, role: Role) -> Option<[u8; 4]> {
-        if role == Role::Server {
-            return None;
-        }
-        if self.keys_used == KEY_BATCH {
-            match self.entropy.as_mut() {
-                Some(e) => e.fill(&mut self.keys),
-                None => self.keys = [0; KEY_BATCH],
-            }
-            self.keys_used = 0;
-        }
-        let k = &self.keys[self.keys_used..self.keys_used + 4];
-        self.keys_used += 4;
-        Some([k[0], k[1], k[2], k[3]])
-    }
-
     /// Writes one frame: header, then the payload (masked in place for a client).
-    fn write_frame(&mut self, role: Role, fin: bool, rsv: u8, opcode: OpCode, payload: &[u8]) {
-        let mask = self.mask_key(role);
+    fn write_frame(&mut self, fin: bool, rsv: u8, opcode: OpCode, payload: &[u8]) {
+        let mask = self.masking.next_key();
         let header = FrameHeader {
             fin,
             rsv,
@@ -97,43 +117,47 @@ impl Sender {
         if let Some(key) = mask {
             apply_mask(&mut self.out[start..], key, 0);
         }
-        self.out_allocated = self.out_allocated.max(self.out.capacity());
     }
 
     /// Writes a frame whose payload is the scratch buffer, then empties it.
-    fn write_scratch_frame(&mut self, role: Role, fin: bool, rsv: u8, opcode: OpCode, keep: usize) {
-        let payload = core::mem::take(&mut self.scratch);
-        self.write_frame(role, fin, rsv, opcode, &payload);
-        self.scratch = payload;
+    fn write_scratch_frame(&mut self, fin: bool, rsv: u8, opcode: OpCode, keep: usize) {
+        let payload = self.scratch.take();
+        self.write_frame(fin, rsv, opcode, &payload);
+        self.scratch.set(payload);
         self.scratch.clear();
-        settle_buffer(&mut self.scratch, &mut self.scratch_allocated, keep, 0, 2);
+        self.scratch.settle(keep, 0, 2);
     }
 
     /// After output was taken: gives back memory that grew past `keep`. Pending output needs
     /// no more than four times its size (a looser factor than for input, so a large message
     /// drained by many partial writes is moved at most a third of its size again).
     fn settle(&mut self, keep: usize) {
-        settle_buffer(&mut self.out, &mut self.out_allocated, keep, 0, 4);
+        self.out.settle(keep, 0, 4);
     }
 
     /// Gives back the output and scratch allocations (see
     /// [`Connection::release_buffers`]).
     pub fn release(&mut self) {
-        release_buffer(&mut self.out, &mut self.out_allocated);
-        release_buffer(&mut self.scratch, &mut self.scratch_allocated);
+        self.out.release();
+        self.scratch.release();
+    }
+
+    /// Drops all pending output (nothing more is to reach the peer).
+    pub fn discard(&mut self) {
+        self.out.clear();
+        self.out.release();
     }
 
     /// Queues bytes as they are (the handshake's HTTP messages).
     pub fn write_raw(&mut self, bytes: &[u8]) {
         self.out.extend_from_slice(bytes);
-        self.out_allocated = self.out_allocated.max(self.out.capacity());
     }
 
-    pub fn write_control(&mut self, role: Role, opcode: OpCode, payload: &[u8]) {
-        self.write_frame(role, true, 0, opcode, payload);
+    pub fn write_control(&mut self, opcode: OpCode, payload: &[u8]) {
+        self.write_frame(true, 0, opcode, payload);
     }
 
-    pub fn write_close(&mut self, role: Role, code: Option<CloseCode>, reason: &[u8]) {
+    pub fn write_close(&mut self, code: Option<CloseCode>, reason: &[u8]) {
         let mut payload = [0u8; MAX_CONTROL_PAYLOAD];
         let len = match code {
             None => 0,
@@ -144,7 +168,7 @@ impl Sender {
                 2 + reason.len()
             }
         };
-        self.write_frame(role, true, 0, OpCode::Close, &payload[..len]);
+        self.write_frame(true, 0, OpCode::Close, &payload[..len]);
     }
 }
 
@@ -172,7 +196,7 @@ impl Connection {
     /// UTF-8 ([`SendError::InvalidUtf8`] otherwise, and nothing is queued);
     /// [`send_text`](Self::send_text) guarantees it by type and skips the check.
     pub fn send(&mut self, kind: MessageKind, data: &[u8]) -> Result<(), SendError> {
-        if kind == MessageKind::Text && !crate::message::utf8::valid_whole(data) {
+        if kind == MessageKind::Text && !valid_whole(data) {
             return Err(SendError::InvalidUtf8);
         }
         self.send_checked(kind, data)
@@ -199,18 +223,21 @@ impl Connection {
         data: &[u8],
         fin: bool,
     ) -> Result<(), SendError> {
-        let role = self.role;
-        if rsv == 0 && self.tx.outgoing.as_ref().is_none_or(|o| o.rsv == 0) {
-            self.tx.write_frame(role, fin, 0, opcode, data);
-            return Ok(());
-        }
-        let ext = self.extension.as_mut().ok_or(SendError::Closed)?;
-        if let Err(e) = ext.encode(data, fin, &mut self.tx.scratch) {
+        let transformed = rsv != 0 || self.tx.outgoing.as_ref().is_some_and(|o| o.rsv != 0);
+        // Only an extension returns reserved bits from `encode_start`.
+        let ext = match self.extension.as_mut() {
+            Some(ext) if transformed => ext,
+            _ => {
+                self.tx.write_frame(fin, 0, opcode, data);
+                return Ok(());
+            }
+        };
+        if let Err(e) = self.tx.scratch.write_with(|out| ext.encode(data, fin, out)) {
             self.tx.scratch.clear();
             return Err(SendError::Extension(e));
         }
         self.tx
-            .write_scratch_frame(role, fin, rsv, opcode, self.config.buffer_keep);
+            .write_scratch_frame(fin, rsv, opcode, self.config.buffer_keep);
         Ok(())
     }
 
@@ -291,7 +318,7 @@ impl Connection {
         if data.len() > MAX_CONTROL_PAYLOAD {
             return Err(SendError::ControlFrameTooLong);
         }
-        self.tx.write_control(self.role, opcode, data);
+        self.tx.write_control(opcode, data);
         Ok(())
     }
 
@@ -305,39 +332,30 @@ impl Connection {
         if reason.len() > MAX_CONTROL_PAYLOAD - 2 {
             return Err(SendError::ControlFrameTooLong);
         }
-        self.tx
-            .write_close(self.role, Some(code), reason.as_bytes());
+        self.tx.write_close(Some(code), reason.as_bytes());
         self.close_sent = true;
         Ok(())
     }
 
-    /// The bytes waiting to be written to the transport.
+    /// The bytes waiting to be written to the transport, oldest first. Write what the
+    /// transport takes and report it with [`advance_output`](Self::advance_output).
     pub fn pending_output(&self) -> &[u8] {
         &self.tx.out
     }
 
-    /// How many bytes wait to be written: the backpressure signal. Stop producing when it
-    /// grows past what the transport can absorb.
-    pub fn output_len(&self) -> usize {
+    /// How many bytes wait to be written: the send-side backpressure signal. Stop producing
+    /// messages while it is above what you are willing to buffer; it only falls through
+    /// [`advance_output`](Self::advance_output), as the transport takes the bytes.
+    pub fn pending_output_len(&self) -> usize {
         self.tx.out.len()
     }
 
-    /// Marks `n` bytes of [`pending_output`](Self::pending_output) as written (a partial write
-    /// is fine: come back for the rest).
+    /// Marks the first `n` bytes of [`pending_output`](Self::pending_output) as written (a
+    /// partial write is fine: come back for the rest). `n` larger than what is pending counts
+    /// as all of it.
     pub fn advance_output(&mut self, n: usize) {
         let n = n.min(self.tx.out.len());
         self.tx.out.advance(n);
-        if self.tx.out.is_empty() {
-            self.tx.out.clear();
-        }
         self.tx.settle(self.config.buffer_keep);
-    }
-
-    /// Takes all pending output at once, without copying (for transports that own their
-    /// write buffers, such as async writers).
-    pub fn take_output(&mut self) -> Bytes {
-        let out = self.tx.out.split().freeze();
-        self.tx.settle(self.config.buffer_keep);
-        out
     }
 }

@@ -1,4 +1,5 @@
-//! Roles and closing states (RFC 6455 §7), and what the caller should do with the transport.
+//! Roles, connection states (RFC 6455 §4 and §7), and what the caller should do with the
+//! transport.
 
 /// Which end of the connection this is. The role decides masking only: a client masks what
 /// it sends and refuses masked frames, a server the opposite.
@@ -11,16 +12,21 @@ pub enum Role {
     Server,
 }
 
-/// The closing state of a connection (RFC 6455 §7).
+/// Where a connection stands (RFC 6455 §4 and §7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum State {
+    /// The opening handshake runs inside the connection (made with
+    /// [`server_upgrade`](crate::Connection::server_upgrade) or
+    /// [`client_upgrade`](crate::Connection::client_upgrade)): no message may be sent yet.
+    Connecting,
     /// Messages flow both ways.
     Open,
     /// We sent a close frame and wait for the peer's; we still receive.
     CloseSent,
     /// The peer sent a close frame and we have not answered yet (only with `auto_close` off).
     CloseReceived,
-    /// The close handshake is over, or the connection failed: nothing more is sent or received.
+    /// The close handshake is over, the opening handshake was refused or failed, or the
+    /// connection failed: nothing more is sent or received.
     Closed,
 }
 

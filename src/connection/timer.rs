@@ -5,8 +5,9 @@
 //! Two timers exist: the close timeout (waiting for the peer's close frame, and for a client
 //! waiting for the server to close the transport) and the keepalive (a ping after a quiet
 //! period, and giving up if the quiet goes on). A deadline is anchored at the first
-//! `poll_timeout` after the event that arms it, so call `poll_timeout` after every batch of
-//! I/O, as event loops do anyway.
+//! `poll_timeout` after the event that arms it: the connection has no clock, and the events
+//! that arm a timer (a send, a received byte) do not carry the time. So `poll_timeout` is not
+//! a pure query; call it after every batch of I/O, as event loops do anyway.
 
 use core::time::Duration;
 
@@ -32,8 +33,15 @@ impl Connection {
             && (self.state() == State::CloseSent || self.transport() == Transport::AwaitPeerClose)
     }
 
-    /// The earliest time at which [`handle_timeout`](Self::handle_timeout) must be called, on
-    /// the caller's clock (`now` is the current time on it), or `None` if no timer runs.
+    /// Starts the timers armed since the last call at `now`, then returns the earliest time
+    /// at which [`handle_timeout`](Self::handle_timeout) must be called, or `None` if no timer
+    /// runs. Times are on the caller's clock (`now` is the current time on it).
+    ///
+    /// Unlike a pure query, skipping this call leaves armed timers unstarted: call it after
+    /// every batch of I/O, even when nothing seems pending. It is not pure because the
+    /// connection has no clock of its own, and the events that arm a timer (a close frame
+    /// sent, bytes received) happen in calls that carry no time.
+    #[must_use = "the returned deadline is when handle_timeout must be called"]
     pub fn poll_timeout(&mut self, now: Duration) -> Option<Duration> {
         if self.close_timer_wanted() {
             if self.timers.close_deadline.is_none() {
@@ -44,7 +52,7 @@ impl Connection {
             self.timers.close_deadline = None;
         }
         match self.config.keepalive {
-            Some(interval) if self.state() == State::Open && !self.handshaking() => {
+            Some(interval) if self.state() == State::Open => {
                 if self.timers.activity || self.timers.keepalive_deadline.is_none() {
                     self.timers.activity = false;
                     self.timers.ping_outstanding = false;
@@ -59,12 +67,13 @@ impl Connection {
         }
     }
 
-    /// Fires the timers due at `now`: a close timeout makes [`transport`](Self::transport)
-    /// say [`Transport::Close`] and stops reading (input that arrived before it is still
-    /// decoded by [`next_event`](Self::next_event)); a keepalive (which runs only once the
-    /// connection is open, never during the opening handshake) sends a ping, or, if the
-    /// previous ping met only silence, fails the connection with
-    /// [`Error::KeepaliveTimeout`].
+    /// Fires the timers due at `now`:
+    /// - a close timeout makes [`transport`](Self::transport) say [`Transport::Close`] and
+    ///   stops reading (input that arrived before it is still decoded by
+    ///   [`next_event`](Self::next_event));
+    /// - a keepalive (which runs only while the connection is [`State::Open`]) sends a ping;
+    /// - a keepalive whose previous ping met only silence fails the connection with
+    ///   [`Error::KeepaliveTimeout`] (no close frame; pending output is discarded).
     pub fn handle_timeout(&mut self, now: Duration) {
         if self.timers.close_deadline.is_some_and(|d| d <= now) {
             self.timers.close_deadline = None;
@@ -85,7 +94,7 @@ impl Connection {
                     self.fail(Error::KeepaliveTimeout);
                 } else {
                     if !self.close_sent && !self.failed {
-                        self.tx.write_control(self.role, OpCode::Ping, b"");
+                        self.tx.write_control(OpCode::Ping, b"");
                     }
                     self.timers.ping_outstanding = true;
                     self.timers.keepalive_deadline = Some(now.saturating_add(interval));

@@ -6,7 +6,7 @@
 //! [`upgrade_request`](Connection::upgrade_request) and answers with
 //! [`accept`](Connection::accept) or [`reject`](Connection::reject). A client made with
 //! [`Connection::client_upgrade`] has its request queued as output and yields
-//! [`Event::Open`] or [`Event::Rejected`] when the response arrives. Callers that run the
+//! [`Event::Open`] or [`Event::Refused`] when the response arrives. Callers that run the
 //! handshake themselves use [`Connection::after_handshake`] instead.
 
 use alloc::boxed::Box;
@@ -19,8 +19,8 @@ use super::event::Event;
 use super::Connection;
 use crate::entropy::Entropy;
 use crate::handshake::{
-    Accept, ClientHandshake, ClientOutcome, ClientRequest, HandshakeConfig, HandshakeError,
-    Negotiated, ServerHandshake, UpgradeRequest,
+    error_response, AcceptOptions, ClientHandshake, ClientOutcome, ClientRequest, HandshakeConfig,
+    HandshakeError, Negotiated, ServerHandshake, UpgradeRequest,
 };
 
 /// Where the opening handshake stands.
@@ -38,7 +38,9 @@ pub(super) enum Phase {
 }
 
 impl Connection {
-    /// A server connection that starts at the upgrade request's first byte.
+    /// A server connection that starts at the upgrade request's first byte: it yields
+    /// [`Event::UpgradeRequest`] once a valid request arrived, and frames flow once
+    /// [`accept`](Self::accept)ed.
     pub fn server_upgrade(config: Config, handshake: HandshakeConfig) -> Self {
         let mut conn = Self::server(config);
         conn.phase = Phase::ReadingRequest(Box::new(ServerHandshake::new(handshake)));
@@ -63,13 +65,13 @@ impl Connection {
 
     /// Installs the result of a handshake run elsewhere (HTTP/1.1 through
     /// [`crate::handshake`], or HTTP/2-3 extended CONNECT) and the bytes that followed it
-    /// (over HTTP/2-3: stream data that arrived with the headers, if any). The handshake
-    /// negotiates at most one extension, which is installed.
-    pub fn after_handshake(mut self, mut negotiated: Negotiated, leftover: &[u8]) -> Self {
-        self.subprotocol = negotiated.subprotocol.take();
-        if let Some(ext) = negotiated.take_extension() {
-            self.extension = Some(ext);
-        }
+    /// (over HTTP/2-3: stream data that arrived with the headers, if any), before any frame
+    /// is sent or received. This is the one way to give a connection made with
+    /// [`server`](Self::server) or [`client`](Self::client) its subprotocol and extension.
+    #[must_use]
+    pub fn after_handshake(mut self, negotiated: Negotiated, leftover: &[u8]) -> Self {
+        self.subprotocol = negotiated.subprotocol;
+        self.extension = negotiated.extension;
         self.receive(leftover);
         self
     }
@@ -89,14 +91,19 @@ impl Connection {
 
     /// Server: accepts the waiting request; the `101` response is queued as output, the
     /// negotiated extension installed, and frames the client pipelined are decoded next.
-    pub fn accept(&mut self, accept: Accept) -> Result<(), HandshakeError> {
-        if !matches!(self.phase, Phase::Deciding(_)) {
-            return Err(HandshakeError::Finished);
-        }
-        let Phase::Deciding(request) = core::mem::replace(&mut self.phase, Phase::Refused) else {
-            return Err(HandshakeError::Finished);
+    /// Fails with [`HandshakeError::NoPendingRequest`] (and changes nothing) unless an
+    /// [`Event::UpgradeRequest`] is waiting for a decision. An invalid choice (a subprotocol
+    /// the client did not offer, a header that cannot be written) queues the 500 response and
+    /// ends the connection like a rejection.
+    pub fn accept(&mut self, options: AcceptOptions) -> Result<(), HandshakeError> {
+        let request = match core::mem::replace(&mut self.phase, Phase::Refused) {
+            Phase::Deciding(request) => request,
+            other => {
+                self.phase = other;
+                return Err(HandshakeError::NoPendingRequest);
+            }
         };
-        match request.accept(accept) {
+        match request.accept(options) {
             Ok(accepted) => {
                 self.tx.write_raw(&accepted.response);
                 self.open_with(accepted.negotiated, accepted.leftover);
@@ -104,16 +111,18 @@ impl Connection {
             }
             Err(error) => {
                 // Like a rejection: the error response goes out, nothing more is read.
-                self.tx.write_raw(&crate::handshake::error_response(&error));
-                self.failed = true;
-                self.rx.shut(&self.config);
+                self.tx.write_raw(&error_response(&error));
+                self.end_handshake();
                 Err(error)
             }
         }
     }
 
     /// Server: refuses the waiting request with an HTTP response of `status`, extra headers
-    /// and a body; [`transport`](Self::transport) then says to close.
+    /// and a body; [`transport`](Self::transport) then says to close. Fails with
+    /// [`HandshakeError::NoPendingRequest`] unless an [`Event::UpgradeRequest`] is waiting for
+    /// a decision, and with the reason the response cannot be written (a status outside
+    /// 300-599, an unsafe header), in both cases changing nothing.
     pub fn reject(
         &mut self,
         status: u16,
@@ -121,22 +130,27 @@ impl Connection {
         body: &[u8],
     ) -> Result<(), HandshakeError> {
         let Phase::Deciding(request) = &self.phase else {
-            return Err(HandshakeError::Finished);
+            return Err(HandshakeError::NoPendingRequest);
         };
         let response = request.reject(status, headers, body)?;
         self.tx.write_raw(&response);
+        self.end_handshake();
+        Ok(())
+    }
+
+    /// The opening handshake ended without a connection: nothing more is read or sent.
+    fn end_handshake(&mut self) {
         self.phase = Phase::Refused;
         self.failed = true;
-        self.rx.shut(&self.config);
-        Ok(())
+        self.rx.shut();
     }
 
     /// Frames start: install what was negotiated; handshake leftovers come before anything
     /// received since.
-    fn open_with(&mut self, mut negotiated: Negotiated, mut leftover: BytesMut) {
+    fn open_with(&mut self, negotiated: Negotiated, mut leftover: BytesMut) {
         self.phase = Phase::Open;
-        self.subprotocol = negotiated.subprotocol.take();
-        self.extension = negotiated.take_extension();
+        self.subprotocol = negotiated.subprotocol;
+        self.extension = negotiated.extension;
         leftover.extend_from_slice(&self.rx.take_input());
         self.rx.set_input(leftover);
     }
@@ -155,14 +169,18 @@ impl Connection {
 
     /// Runs the handshake on the bytes received so far. If the transport's read side ended
     /// before the request or response head did, the handshake fails with
-    /// [`HandshakeError::UnexpectedEof`] (no response is queued: the peer stopped sending).
+    /// [`HandshakeError::UnexpectedEof`], or [`HandshakeError::NothingReceived`] when not a
+    /// byte arrived (no response is queued: the peer stopped sending).
     pub(super) fn poll_handshake(&mut self) -> Option<Result<Event, Error>> {
         match &mut self.phase {
             Phase::Open | Phase::Deciding(_) | Phase::Refused => None,
             Phase::ReadingRequest(hs) => {
                 let input = self.rx.take_input();
                 match hs.receive(&input) {
-                    Ok(None) if self.eof => self.refuse(HandshakeError::UnexpectedEof),
+                    Ok(None) if self.eof => {
+                        let started = hs.started();
+                        self.refuse(eof_error(started))
+                    }
                     Ok(None) => None,
                     Ok(Some(request)) => {
                         self.phase = Phase::Deciding(Box::new(request));
@@ -177,18 +195,19 @@ impl Connection {
             Phase::ReadingResponse(hs) => {
                 let input = self.rx.take_input();
                 match hs.receive(&input) {
-                    Ok(None) if self.eof => self.refuse(HandshakeError::UnexpectedEof),
+                    Ok(None) if self.eof => {
+                        let started = hs.started();
+                        self.refuse(eof_error(started))
+                    }
                     Ok(None) => None,
                     Ok(Some(ClientOutcome::Accepted(accepted))) => {
                         self.open_with(accepted.negotiated, accepted.leftover);
                         let subprotocol: Option<String> = self.subprotocol.clone();
                         Some(Ok(Event::Open { subprotocol }))
                     }
-                    Ok(Some(ClientOutcome::Rejected(rejected))) => {
-                        self.phase = Phase::Refused;
-                        self.failed = true;
-                        self.rx.shut(&self.config);
-                        Some(Ok(Event::Rejected(Box::new(rejected))))
+                    Ok(Some(ClientOutcome::Refused(refused))) => {
+                        self.end_handshake();
+                        Some(Ok(Event::Refused(Box::new(refused))))
                     }
                     Err(error) => self.refuse(error),
                 }
@@ -198,7 +217,16 @@ impl Connection {
 
     fn refuse(&mut self, error: HandshakeError) -> Option<Result<Event, Error>> {
         self.phase = Phase::Refused;
-        self.fail(Error::Handshake(error));
-        self.pending_error.take().map(Err)
+        self.fail_now(Error::Handshake(error))
+    }
+}
+
+/// The error for a transport that ended during the handshake: a bare connect-and-close when
+/// not a byte arrived, a broken handshake otherwise.
+fn eof_error(started: bool) -> HandshakeError {
+    if started {
+        HandshakeError::UnexpectedEof
+    } else {
+        HandshakeError::NothingReceived
     }
 }

@@ -14,6 +14,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::{ExtensionOffer, ExtensionParam};
+use crate::http_token::{is_tchar, is_token};
 
 /// A malformed `Sec-WebSocket-Extensions` header.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,18 +40,6 @@ impl core::fmt::Display for HeaderError {
 
 #[cfg(feature = "std")]
 impl std::error::Error for HeaderError {}
-
-/// Whether `b` may appear in an RFC 7230 token (`tchar`).
-pub fn is_tchar(b: u8) -> bool {
-    matches!(b,
-        b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`'
-        | b'|' | b'~' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z')
-}
-
-/// Whether `s` is a non-empty RFC 7230 token.
-pub fn is_token(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(is_tchar)
-}
 
 /// A byte cursor over one header value.
 struct Cursor<'a> {
@@ -195,7 +184,8 @@ impl<'a> Cursor<'a> {
 ///
 /// Empty list elements (`a, , b`) are skipped as RFC 7230 §7 asks; a value with no elements at
 /// all yields an empty list. Parameter values lose their quoting.
-pub fn parse_extensions(value: &str) -> Result<Vec<ExtensionOffer>, HeaderError> {
+#[cfg(test)]
+pub(crate) fn parse_extensions(value: &str) -> Result<Vec<ExtensionOffer>, HeaderError> {
     let mut out = Vec::new();
     Cursor {
         bytes: value.as_bytes(),
@@ -208,7 +198,7 @@ pub fn parse_extensions(value: &str) -> Result<Vec<ExtensionOffer>, HeaderError>
 
 /// Parses the values of repeated `Sec-WebSocket-Extensions` headers, which together form one
 /// list (RFC 7230 §3.2.2). A value that is not UTF-8 is an error.
-pub fn parse_extension_headers<'a>(
+pub(crate) fn parse_extension_headers<'a>(
     values: impl IntoIterator<Item = &'a [u8]>,
 ) -> Result<Vec<ExtensionOffer>, HeaderError> {
     let mut out = Vec::new();
@@ -235,7 +225,7 @@ pub fn parse_extension_headers<'a>(
 /// value only if it is a token once unquoted, so a value that is not a token has no valid
 /// form at all (and [`parse_extensions`] refuses it). Handshake code checks negotiators'
 /// offers and answers with this before writing them.
-pub fn check_offer(offer: &ExtensionOffer) -> Result<(), HeaderError> {
+pub(crate) fn check_offer(offer: &ExtensionOffer) -> Result<(), HeaderError> {
     if !is_token(&offer.name) {
         return Err(HeaderError {
             offset: 0,
@@ -268,7 +258,7 @@ pub fn check_offer(offer: &ExtensionOffer) -> Result<(), HeaderError> {
 /// offers. Anything else is still written without breaking the header: a value that is not a
 /// token is quoted (with `"` and `\` escaped), though no RFC 6455 parser will accept it, and
 /// bytes that no header value may carry (control characters) are dropped rather than written.
-pub fn format_extensions(offers: &[ExtensionOffer]) -> String {
+pub(crate) fn format_extensions(offers: &[ExtensionOffer]) -> String {
     let mut out = String::new();
     for (i, offer) in offers.iter().enumerate() {
         if i > 0 {
@@ -394,5 +384,177 @@ mod tests {
         assert_eq!(got.len(), 3);
         let e = parse_extension_headers([&b"a"[..], b"b\xff"]).unwrap_err();
         assert_eq!((e.header, e.offset), (1, 1));
+    }
+}
+
+/// The grammar against real browser headers and junk.
+#[cfg(test)]
+mod browser_headers_and_junk {
+    use super::*;
+    use alloc::vec::Vec;
+
+    fn param(name: &str, value: Option<&str>) -> ExtensionParam {
+        ExtensionParam {
+            name: name.into(),
+            value: value.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn chromium_offer() {
+        let got = parse_extensions("permessage-deflate; client_max_window_bits").unwrap();
+        assert_eq!(
+            got,
+            alloc::vec![ExtensionOffer::new("permessage-deflate")
+                .with_param("client_max_window_bits", None)]
+        );
+    }
+
+    #[test]
+    fn firefox_offer() {
+        let got = parse_extensions("permessage-deflate").unwrap();
+        assert_eq!(got, alloc::vec![ExtensionOffer::new("permessage-deflate")]);
+    }
+
+    #[test]
+    fn multiple_offers_rfc7692_example() {
+        let got = parse_extensions(
+            "permessage-deflate; client_max_window_bits; server_max_window_bits=10, \
+             permessage-deflate; client_max_window_bits, x-test",
+        )
+        .unwrap();
+        assert_eq!(got.len(), 3);
+        assert_eq!(
+            got[0].params,
+            alloc::vec![
+                param("client_max_window_bits", None),
+                param("server_max_window_bits", Some("10"))
+            ]
+        );
+        assert_eq!(
+            got[1].params,
+            alloc::vec![param("client_max_window_bits", None)]
+        );
+        assert_eq!(got[2].name, "x-test");
+    }
+
+    #[test]
+    fn quoted_values_are_unquoted() {
+        let got = parse_extensions("foo; bar=\"10\"; baz = \"a\\bc\" ").unwrap();
+        assert_eq!(
+            got[0].params,
+            alloc::vec![param("bar", Some("10")), param("baz", Some("abc"))]
+        );
+    }
+
+    #[test]
+    fn repeated_headers_form_one_list() {
+        let got = parse_extension_headers([&b"a; x"[..], b"", b" , b"]).unwrap();
+        assert_eq!(
+            got.iter().map(|o| o.name.as_str()).collect::<Vec<_>>(),
+            ["a", "b"]
+        );
+    }
+
+    #[test]
+    fn junk_is_refused_without_panicking() {
+        for junk in [
+            ";",
+            "a;;",
+            "a=1",
+            "a; b=",
+            "a; b=\"",
+            "a; b=\"x y\"",
+            "a; b=c d",
+            "a b",
+            "\"a\"",
+            "a; \"b\"",
+            "a; b=\"\\",
+            "a;b=\"\u{7f}\"",
+            "a\r\n b",
+            "a; b=@",
+            "é",
+            "a, b; c==1",
+        ] {
+            let e = parse_extensions(junk).expect_err(junk);
+            assert!(e.offset <= junk.len(), "{junk:?}: {e}");
+        }
+        assert!(parse_extension_headers([&b"\xc3"[..]]).is_err());
+    }
+
+    #[test]
+    fn every_prefix_and_byte_is_safe() {
+        // No input may panic; exhaustively poke every single-byte value at every position.
+        let base = "permessage-deflate; client_max_window_bits=\"15\", x; y";
+        for i in 0..=base.len() {
+            let _ = parse_extensions(base.get(..i).unwrap_or(""));
+            for b in 0u8..=0x7f {
+                let mut s = alloc::string::String::from(base);
+                if s.is_char_boundary(i) {
+                    s.insert(i, char::from(b));
+                    let _ = parse_extensions(&s);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn format_then_parse() {
+        let offers = alloc::vec![
+            ExtensionOffer::new("permessage-deflate")
+                .with_param("client_max_window_bits", None)
+                .with_param("server_max_window_bits", Some("10".into())),
+            ExtensionOffer::new("x-test").with_param("q", Some("needs quoting".into())),
+        ];
+        let header = format_extensions(&offers);
+        assert_eq!(
+            header,
+            "permessage-deflate; client_max_window_bits; server_max_window_bits=10, x-test; q=\"needs quoting\""
+        );
+        // A quoted value that is not a token cannot come back (RFC 6455 §9.1), but the first can.
+        assert_eq!(
+            parse_extensions(header.split(", x").next().unwrap()).unwrap(),
+            offers[..1]
+        );
+        assert!(check_offer(&offers[0]).is_ok());
+        // ...and so the crate refuses to write it.
+        assert!(check_offer(&offers[1]).is_err());
+    }
+
+    #[test]
+    fn check_offer_accepts_exactly_what_the_parser_reads_back() {
+        // RFC 6455 §9.1: a parameter value, quoted or not, must be a token. Whatever passes
+        // check_offer is written and parsed back unchanged; nothing else passes.
+        for value in ["10", "abc", "!#$%&'*+-.^_`|~", "A1"] {
+            let offer = ExtensionOffer::new("x").with_param("p", Some(value.into()));
+            assert!(check_offer(&offer).is_ok(), "{value:?}");
+            assert_eq!(
+                parse_extensions(&format_extensions(core::slice::from_ref(&offer))).unwrap(),
+                [offer]
+            );
+        }
+        for value in [
+            "",
+            "a b",
+            "a\"b",
+            "a,b",
+            "a;b",
+            "a=b",
+            "\t",
+            "caf\u{e9}",
+            "(x)",
+            "a/b",
+            "x\r\n",
+        ] {
+            let offer = ExtensionOffer::new("x").with_param("p", Some(value.into()));
+            assert!(check_offer(&offer).is_err(), "{value:?}");
+        }
+        for name in ["", "a b", "a;b", "caf\u{e9}"] {
+            assert!(check_offer(&ExtensionOffer::new(name)).is_err(), "{name:?}");
+            assert!(
+                check_offer(&ExtensionOffer::new("x").with_param(name, None)).is_err(),
+                "{name:?}"
+            );
+        }
     }
 }

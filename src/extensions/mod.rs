@@ -14,14 +14,15 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use bytes::BytesMut;
 
-use crate::CloseCode;
-use crate::MessageKind;
+use crate::close::CloseCode;
+use crate::message::MessageKind;
 
 #[cfg(feature = "deflate")]
 pub mod deflate;
-pub mod header;
+mod header;
 
-pub use header::{format_extensions, parse_extensions, HeaderError};
+pub use header::HeaderError;
+pub(crate) use header::{check_offer, format_extensions, parse_extension_headers};
 
 /// One element of a `Sec-WebSocket-Extensions` header: an extension name and its parameters,
 /// as offered by a client or answered by a server.
@@ -53,7 +54,8 @@ impl ExtensionOffer {
         }
     }
 
-    /// Adds a parameter (builder style).
+    /// Adds a parameter.
+    #[must_use]
     pub fn with_param(mut self, name: impl Into<String>, value: Option<String>) -> Self {
         self.params.push(ExtensionParam {
             name: name.into(),
@@ -76,6 +78,9 @@ impl core::fmt::Display for NegotiationError {
         write!(f, "extension negotiation failed: {}", self.reason)
     }
 }
+
+#[cfg(feature = "std")]
+impl std::error::Error for NegotiationError {}
 
 /// The handshake half of an extension: configuration that can write offers, accept offers and
 /// check answers. One negotiator per extension kind lives in the connection configuration.
@@ -116,6 +121,15 @@ pub struct ExtensionError {
     /// What went wrong, for logs and the close reason.
     pub reason: &'static str,
 }
+
+impl core::fmt::Display for ExtensionError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{} (close {})", self.reason, self.code)
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for ExtensionError {}
 
 /// The connection half of a negotiated extension: transforms data message payloads.
 ///

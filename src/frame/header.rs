@@ -30,6 +30,18 @@ pub enum HeaderDecodeError {
     LengthOverflow,
 }
 
+impl core::fmt::Display for HeaderDecodeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            HeaderDecodeError::ReservedOpcode(op) => write!(f, "reserved opcode {op:#x}"),
+            HeaderDecodeError::LengthOverflow => f.write_str("64-bit payload length overflow"),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for HeaderDecodeError {}
+
 /// Decodes a header from the front of `buf`. Returns `Ok(None)` when `buf` does not yet hold
 /// the whole header, otherwise the header and its length in bytes. Reads at most 14 bytes.
 pub fn decode_header(buf: &[u8]) -> Result<Option<(FrameHeader, usize)>, HeaderDecodeError> {

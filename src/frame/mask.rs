@@ -3,15 +3,15 @@
 //! Long buffers go through 64-byte blocks XORed byte-wise with a 64-byte key pattern, a shape
 //! the compiler turns into vector XORs at the target's full width (16-byte SSE2 vectors on
 //! baseline x86-64, 64-byte ones with `-C target-cpu` set to an AVX-512 machine), with no
-//! `unsafe`. Writing the blocks as `u64` words instead was measured 9x slower when built for
-//! AVX-512 (10 against 90 GiB/s), so words are used only for the short remainder.
+//! `unsafe`. Writing the blocks as `u64` words instead keeps the compiler from widening them
+//! (measured in docs/performance.md), so words are used only for the short remainder.
 
 const BLOCK: usize = 64;
 
 /// XORs `buf` with `key`, where `buf[0]` is payload byte number `offset` of its frame (so a
 /// frame unmasked in several pieces gives the same result as in one).
 #[inline]
-pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
+pub(crate) fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
     // The key as it applies from `buf[0]` on: rotated by the phase, in memory order.
     let shift = 8 * (offset as u32 & 3);
     let key = u32::from_ne_bytes(key);

@@ -4,11 +4,11 @@
 //! header, and XORs payloads with a mask key. Which frames may follow which, and what a
 //! frame means, is decided in [`crate::message`] and [`crate::connection`].
 
-pub mod header;
-pub mod mask;
+mod header;
+mod mask;
 
 pub use header::{decode_header, encode_header, FrameHeader, HeaderDecodeError, MAX_HEADER_LEN};
-pub use mask::apply_mask;
+pub(crate) use mask::apply_mask;
 
 /// A frame opcode (RFC 6455 §5.2). Reserved opcodes (3–7, 0xB–0xF) have no variant: they
 /// are rejected when the header is decoded.

@@ -11,9 +11,9 @@ use crate::entropy::Entropy;
 /// The GUID every server appends to the key before hashing (RFC 6455 §1.3).
 pub const WEBSOCKET_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
-/// `Sec-WebSocket-Accept` for a `Sec-WebSocket-Key`: base64(SHA-1(key ++ GUID)).
+/// The `Sec-WebSocket-Accept` value for a `Sec-WebSocket-Key`: base64(SHA-1(key ++ GUID)).
 /// `key` is the header value as sent (the base64 text, not the decoded bytes).
-pub fn accept_key(key: &[u8]) -> String {
+pub fn accept_value(key: &[u8]) -> String {
     let mut sha = sha1_smol::Sha1::new();
     sha.update(key);
     sha.update(WEBSOCKET_GUID.as_bytes());
@@ -41,7 +41,7 @@ mod tests {
     #[test]
     fn rfc6455_example() {
         assert_eq!(
-            accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="),
+            accept_value(b"dGhlIHNhbXBsZSBub25jZQ=="),
             "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
         );
     }

@@ -5,30 +5,58 @@ use alloc::vec::Vec;
 
 use crate::extensions::ExtensionNegotiator;
 
-/// Limits and extensions for an opening handshake, server or client.
+/// Limits and extensions for an opening handshake, server or client. Start from
+/// [`HandshakeConfig::default`] (8 KiB heads, 64 headers, no extension) and change what you
+/// need:
+///
+/// ```
+/// # #[cfg(feature = "deflate")] {
+/// use std::sync::Arc;
+/// use sansws::extensions::deflate::{DeflateConfig, PerMessageDeflate};
+/// use sansws::handshake::HandshakeConfig;
+///
+/// let config = HandshakeConfig::default()
+///     .max_head_bytes(4096)
+///     .extension(Arc::new(PerMessageDeflate::new(DeflateConfig::default())));
+/// # let _ = config;
+/// # }
+/// ```
 ///
 /// Negotiators are shared (`Arc`) so one configuration can serve many connections and the
 /// handshake state can hold them without borrowing the configuration.
 #[derive(Clone)]
 pub struct HandshakeConfig {
-    /// Largest HTTP head accepted, request or status line plus headers plus the blank line.
-    /// Bytes beyond it are never buffered: the handshake fails with 431 once it is exceeded.
-    /// Default 8 KiB.
-    pub max_head_bytes: usize,
-    /// Most header fields accepted. Default 64.
-    pub max_headers: usize,
-    /// Extensions to offer (client) or accept (server), in order of preference.
-    pub extensions: Vec<Arc<dyn ExtensionNegotiator>>,
+    pub(crate) max_head_bytes: usize,
+    pub(crate) max_headers: usize,
+    pub(crate) extensions: Vec<Arc<dyn ExtensionNegotiator>>,
 }
 
 impl HandshakeConfig {
-    /// Default limit on the head size.
-    pub const DEFAULT_MAX_HEAD_BYTES: usize = 8 * 1024;
-    /// Default limit on the number of headers.
-    pub const DEFAULT_MAX_HEADERS: usize = 64;
+    /// The default configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
 
-    /// Adds an extension negotiator (builder style).
-    pub fn with_extension(mut self, negotiator: Arc<dyn ExtensionNegotiator>) -> Self {
+    /// Largest HTTP head accepted: request or status line, headers and the blank line
+    /// (default 8 KiB). Bytes beyond it are never buffered: the handshake fails with 431 once
+    /// it is exceeded.
+    #[must_use]
+    pub fn max_head_bytes(mut self, bytes: usize) -> Self {
+        self.max_head_bytes = bytes;
+        self
+    }
+
+    /// Most header fields accepted (default 64); more fail the handshake with 431.
+    #[must_use]
+    pub fn max_headers(mut self, count: usize) -> Self {
+        self.max_headers = count;
+        self
+    }
+
+    /// Adds an extension negotiator: offered by a client, accepted by a server. Negotiators
+    /// added first are preferred; a connection runs at most one extension.
+    #[must_use]
+    pub fn extension(mut self, negotiator: Arc<dyn ExtensionNegotiator>) -> Self {
         self.extensions.push(negotiator);
         self
     }
@@ -37,8 +65,8 @@ impl HandshakeConfig {
 impl Default for HandshakeConfig {
     fn default() -> Self {
         Self {
-            max_head_bytes: Self::DEFAULT_MAX_HEAD_BYTES,
-            max_headers: Self::DEFAULT_MAX_HEADERS,
+            max_head_bytes: 8 * 1024,
+            max_headers: 64,
             extensions: Vec::new(),
         }
     }

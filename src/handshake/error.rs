@@ -79,16 +79,22 @@ pub enum HandshakeError {
     /// Client: the server accepted more than one extension (this one is the second). A
     /// connection runs at most one extension.
     MultipleExtensions(String),
-    /// Two negotiated extensions claim the same reserved bit. No longer produced: at most one
-    /// extension is negotiated ([`MultipleExtensions`](Self::MultipleExtensions)).
-    #[deprecated(note = "at most one extension is negotiated; see MultipleExtensions")]
-    ExtensionRsvConflict(String),
     /// Client: the extension's negotiator refused the server's answer.
     Negotiation(NegotiationError),
-    /// The transport ended before the request or response head was complete.
+    /// The transport ended in the middle of the request or response head.
     UnexpectedEof,
+    /// The transport ended before any byte of the request or response arrived: a bare
+    /// connect-and-close, such as a load balancer's health check or a port scan, rather than
+    /// a broken handshake. Nothing is sent.
+    NothingReceived,
     /// `receive` was called after the handshake already produced its outcome. 500.
     Finished,
+    /// Server, application error: [`Connection::accept`](crate::Connection::accept) or
+    /// [`reject`](crate::Connection::reject) was called while no upgrade request waits for a
+    /// decision (none has arrived yet, it was already answered, or the connection was not
+    /// made with [`Connection::server_upgrade`](crate::Connection::server_upgrade)). Nothing
+    /// is sent and the connection is unchanged.
+    NoPendingRequest,
 }
 
 impl HandshakeError {
@@ -103,7 +109,8 @@ impl HandshakeError {
             | InvalidHeader(_)
             | InvalidNegotiatorOutput(_)
             | InvalidStatus(_)
-            | Finished => 500,
+            | Finished
+            | NoPendingRequest => 500,
             _ => 400,
         }
     }
@@ -163,16 +170,26 @@ impl core::fmt::Display for HandshakeError {
                 f,
                 "server accepted extension {e:?} besides another one; at most one may run"
             ),
-            #[allow(deprecated)]
-            ExtensionRsvConflict(e) => {
-                write!(f, "extension {e:?} claims a reserved bit already in use")
-            }
             Negotiation(e) => write!(f, "{e}"),
             UnexpectedEof => f.write_str("the transport ended in the middle of the handshake"),
+            NothingReceived => {
+                f.write_str("the transport ended before any handshake byte arrived")
+            }
             Finished => f.write_str("the handshake has already finished"),
+            NoPendingRequest => f.write_str("no upgrade request is waiting for a decision"),
         }
     }
 }
 
 #[cfg(feature = "std")]
-impl std::error::Error for HandshakeError {}
+impl std::error::Error for HandshakeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            HandshakeError::InvalidExtensions(e) | HandshakeError::InvalidNegotiatorOutput(e) => {
+                Some(e)
+            }
+            HandshakeError::Negotiation(e) => Some(e),
+            _ => None,
+        }
+    }
+}

@@ -10,14 +10,13 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use super::client::{
-    request_fields, ClientAccepted, ClientOutcome, ClientRequest, Expectations, Rejected,
-};
 use super::http::{Header, HeaderList};
-use super::server::{answer, websocket_fields, Accept};
-use super::{HandshakeConfig, HandshakeError, Negotiated};
-use crate::extensions::header::is_token;
+use super::negotiate::{answer, request_fields, websocket_fields, Expectations};
+use super::options::{AcceptOptions, ClientRequest};
+use super::outcome::{ClientAccepted, ClientOutcome, Negotiated, RefusedResponse};
+use super::{HandshakeConfig, HandshakeError};
 use crate::extensions::{ExtensionNegotiator, ExtensionOffer};
+use crate::http_token::is_token;
 
 /// Header fields as sent on an HTTP/2 or HTTP/3 stream: lower-case names, pseudo-headers first.
 pub type Fields = Vec<(String, String)>;
@@ -202,7 +201,7 @@ impl H2ClientHandshake {
     /// Checks one response header block from the server. An interim `1xx` block (e.g. 103
     /// Early Hints) is not the answer: it gives `Ok(None)` and the handshake waits for the
     /// next block. A 2xx is accepted once its subprotocol and extensions pass the same checks
-    /// as over HTTP/1.1; any other final status is [`ClientOutcome::Rejected`]. Every block
+    /// as over HTTP/1.1; any other final status is [`ClientOutcome::Refused`]. Every block
     /// must follow the field rules of RFC 9113 §8.2-8.3, and `:status` must be 100-599 (101
     /// does not exist in HTTP/2 and HTTP/3). Once an outcome or an error was returned, further
     /// calls fail with [`HandshakeError::Finished`].
@@ -242,7 +241,7 @@ impl H2ClientHandshake {
         }
         if !(200..300).contains(&status) {
             let body_prefix = bytes::BytesMut::new();
-            return Ok(Some(ClientOutcome::Rejected(Rejected {
+            return Ok(Some(ClientOutcome::Refused(RefusedResponse {
                 status,
                 reason: String::new(),
                 headers,
@@ -286,7 +285,7 @@ pub struct H2UpgradeRequest {
 pub struct H2Accepted {
     /// The response fields.
     pub fields: Fields,
-    /// The subprotocol and extensions in force.
+    /// The subprotocol and extension in force.
     pub negotiated: Negotiated,
 }
 
@@ -341,7 +340,7 @@ pub fn parse_request<N: AsRef<[u8]>, V: AsRef<[u8]>>(
 impl H2UpgradeRequest {
     /// Accepts: negotiates extensions exactly as over HTTP/1.1 and returns `:status 200`
     /// with the chosen subprotocol, extension answers and extra headers (names lower-cased).
-    pub fn accept(self, accept: Accept) -> Result<H2Accepted, HandshakeError> {
+    pub fn accept(self, accept: AcceptOptions) -> Result<H2Accepted, HandshakeError> {
         let (extra, negotiated) = answer(
             &self.negotiators,
             &self.subprotocols,

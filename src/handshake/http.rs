@@ -5,7 +5,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::HandshakeError;
-use crate::extensions::header::{is_tchar, is_token};
+use crate::http_token::{is_tchar, is_token};
 
 /// One header as received, name and value untouched (values are bytes: HTTP allows
 /// non-UTF-8 octets there).
@@ -265,7 +265,7 @@ pub(crate) fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
 }
 
 /// The reason phrase for statuses a handshake is likely to send.
-pub fn reason_phrase(status: u16) -> &'static str {
+pub(crate) fn reason_phrase(status: u16) -> &'static str {
     match status {
         101 => "Switching Protocols",
         200 => "OK",

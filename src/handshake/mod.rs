@@ -7,7 +7,7 @@
 //!
 //! Server, HTTP/1.1:
 //! ```
-//! use sansws::handshake::{Accept, HandshakeConfig, ServerHandshake};
+//! use sansws::handshake::{AcceptOptions, HandshakeConfig, ServerHandshake};
 //! let mut hs = ServerHandshake::new(HandshakeConfig::default());
 //! let input = b"GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
 //!     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
@@ -15,7 +15,7 @@
 //! match hs.receive(input) {
 //!     Ok(None) => { /* read more */ }
 //!     Ok(Some(request)) => {
-//!         let accepted = request.accept(Accept::new()).unwrap();
+//!         let accepted = request.accept(AcceptOptions::new()).unwrap();
 //!         // write accepted.response, then run the connection with
 //!         // accepted.negotiated, feeding it accepted.leftover first
 //!         # assert!(accepted.response.starts_with(b"HTTP/1.1 101"));
@@ -35,7 +35,7 @@
 //! match hs.receive(response) {
 //!     Ok(None) => { /* read more */ }
 //!     Ok(Some(ClientOutcome::Accepted(accepted))) => { /* accepted.negotiated, accepted.leftover */ }
-//!     Ok(Some(ClientOutcome::Rejected(rejected))) => assert_eq!(rejected.status, 404),
+//!     Ok(Some(ClientOutcome::Refused(refused))) => assert_eq!(refused.status, 404),
 //!     Err(error) => { /* not a valid WebSocket answer: close */ }
 //! }
 //! ```
@@ -47,15 +47,18 @@ mod error;
 pub mod h2;
 mod http;
 mod negotiate;
+mod options;
+mod outcome;
+mod response;
 mod server;
+mod target;
 
-pub use accept::{accept_key, generate_key, is_valid_key, WEBSOCKET_GUID};
-pub use client::{ClientAccepted, ClientHandshake, ClientOutcome, ClientRequest, Rejected};
+pub use accept::{accept_value, generate_key, is_valid_key, WEBSOCKET_GUID};
+pub use client::ClientHandshake;
 pub use config::HandshakeConfig;
 pub use error::HandshakeError;
-pub use http::{reason_phrase, Header, HeaderList};
-pub use negotiate::Negotiated;
-pub use server::{
-    error_response, reject_response, Accept, Rejection, ServerAccepted, ServerHandshake,
-    UpgradeRequest,
-};
+pub use http::{Header, HeaderList};
+pub use options::{AcceptOptions, ClientRequest};
+pub use outcome::{ClientAccepted, ClientOutcome, Negotiated, RefusedResponse};
+pub use response::{error_response, reject_response};
+pub use server::{RequestRejection, ServerAccepted, ServerHandshake, UpgradeRequest};

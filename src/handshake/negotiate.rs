@@ -1,53 +1,22 @@
-//! Subprotocol and extension negotiation, shared by HTTP/1.1 and HTTP/2-3: one function per
-//! side and concern, so both transports apply exactly the same rules.
+//! What HTTP/1.1 and HTTP/2-3 handshakes share: the WebSocket fields of a request, the
+//! subprotocol and extension negotiation on both sides, and the fields of a client's request
+//! and a server's answer. One function per side and concern, so both transports apply exactly
+//! the same rules; the transport modules only read and write their own framing.
 
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use super::http::token_list;
-use super::HandshakeError;
-use crate::extensions::header::{check_offer, parse_extension_headers};
-use crate::extensions::{Extension, ExtensionNegotiator, ExtensionOffer};
-
-/// What a successful handshake hands to the connection.
-pub struct Negotiated {
-    /// The subprotocol both sides agreed on, if any.
-    pub subprotocol: Option<String>,
-    /// The active extension, if any. A connection runs at most one extension, so the
-    /// handshake never negotiates more than one: a server accepts one offer, a client fails a
-    /// response that accepts several.
-    pub extensions: Vec<Box<dyn Extension>>,
-}
-
-impl Negotiated {
-    /// The reserved bits the negotiated extensions may set; frames with other bits set are
-    /// a protocol error.
-    pub fn rsv_bits(&self) -> u8 {
-        self.extensions
-            .iter()
-            .fold(0, |bits, e| bits | e.rsv_bits())
-    }
-
-    /// Takes the negotiated extension, if any (the first, should a caller have put several
-    /// here: a connection runs one).
-    pub fn take_extension(&mut self) -> Option<Box<dyn Extension>> {
-        (!self.extensions.is_empty()).then(|| self.extensions.remove(0))
-    }
-}
-
-impl core::fmt::Debug for Negotiated {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Negotiated")
-            .field("subprotocol", &self.subprotocol)
-            .field(
-                "extensions",
-                &self.extensions.iter().map(|e| e.name()).collect::<Vec<_>>(),
-            )
-            .finish()
-    }
-}
+use super::http::{is_safe_value, token_list, trim_ows, Header, HeaderList};
+use super::options::{AcceptOptions, ClientRequest};
+use super::outcome::Negotiated;
+use super::{HandshakeConfig, HandshakeError};
+use crate::extensions::{
+    check_offer, format_extensions, parse_extension_headers, Extension, ExtensionNegotiator,
+    ExtensionOffer,
+};
+use crate::http_token::is_token;
 
 /// Both sides: the subprotocols listed in `Sec-WebSocket-Protocol` headers, in order.
 pub(crate) fn parse_subprotocols<'a>(
@@ -157,8 +126,8 @@ pub(crate) fn confirm_answers(
     negotiators: &[Arc<dyn ExtensionNegotiator>],
     offered: &[String],
     answers: &[ExtensionOffer],
-) -> Result<Vec<Box<dyn Extension>>, HandshakeError> {
-    let mut active: Vec<Box<dyn Extension>> = Vec::new();
+) -> Result<Option<Box<dyn Extension>>, HandshakeError> {
+    let mut active: Option<Box<dyn Extension>> = None;
     for (i, answer) in answers.iter().enumerate() {
         let name = &answer.name;
         let negotiator = negotiators
@@ -173,13 +142,201 @@ pub(crate) fn confirm_answers(
         {
             return Err(HandshakeError::DuplicateExtension(name.clone()));
         }
-        if !active.is_empty() {
+        if active.is_some() {
             return Err(HandshakeError::MultipleExtensions(name.clone()));
         }
         let ext = negotiator
             .confirm(answer)
             .map_err(HandshakeError::Negotiation)?;
-        active.push(ext);
+        active = Some(ext);
     }
     Ok(active)
+}
+
+// ---------------------------------------------------------------------------------------
+// Server
+
+/// The fields both HTTP/1.1 and HTTP/2-3 requests carry the same way.
+pub(crate) struct WebSocketFields {
+    pub(crate) subprotocols: Vec<String>,
+    pub(crate) extensions: Vec<ExtensionOffer>,
+    pub(crate) origin: Option<String>,
+}
+
+/// Checks `Sec-WebSocket-Version` and parses `Sec-WebSocket-Protocol`,
+/// `Sec-WebSocket-Extensions` and `Origin`.
+pub(crate) fn websocket_fields(headers: &[Header]) -> Result<WebSocketFields, HandshakeError> {
+    if headers.single("sec-websocket-version").map(trim_ows) != Some(b"13") {
+        return Err(HandshakeError::UnsupportedVersion);
+    }
+    let origin = match headers.values("origin").count() {
+        0 => None,
+        1 => Some(
+            headers
+                .single("origin")
+                .and_then(|o| core::str::from_utf8(o).ok())
+                .ok_or(HandshakeError::Malformed("Origin is not UTF-8"))?
+                .into(),
+        ),
+        _ => return Err(HandshakeError::Malformed("more than one Origin header")),
+    };
+    Ok(WebSocketFields {
+        subprotocols: parse_subprotocols(headers.values("sec-websocket-protocol"))?,
+        extensions: parse_offers(headers.values("sec-websocket-extensions"))?,
+        origin,
+    })
+}
+
+/// Headers the handshake writes itself; an application may not add them.
+const RESERVED_RESPONSE: &[&str] = &[
+    "upgrade",
+    "connection",
+    "sec-websocket-accept",
+    "sec-websocket-protocol",
+    "sec-websocket-extensions",
+    "content-length",
+    "transfer-encoding",
+];
+
+/// Server, both transports: the negotiated result and the answer fields (subprotocol,
+/// extensions, then the application's headers, checked), canonically cased.
+pub(crate) fn answer(
+    negotiators: &[Arc<dyn ExtensionNegotiator>],
+    offered_subprotocols: &[String],
+    offers: &[ExtensionOffer],
+    accept: AcceptOptions,
+) -> Result<(Vec<(String, String)>, Negotiated), HandshakeError> {
+    check_chosen_subprotocol(offered_subprotocols, accept.subprotocol.as_deref())?;
+    for (name, value) in &accept.headers {
+        let reserved = RESERVED_RESPONSE
+            .iter()
+            .any(|r| r.eq_ignore_ascii_case(name));
+        if reserved || !is_token(name) || !is_safe_value(value.as_bytes()) {
+            return Err(HandshakeError::InvalidHeader(name.clone()));
+        }
+    }
+    let answered = answer_offers(negotiators, offers)?;
+    let mut fields = Vec::new();
+    if let Some(p) = &accept.subprotocol {
+        fields.push((String::from("Sec-WebSocket-Protocol"), p.clone()));
+    }
+    let mut extension = None;
+    if let Some((answer, active)) = answered {
+        fields.push((
+            String::from("Sec-WebSocket-Extensions"),
+            format_extensions(core::slice::from_ref(&answer)),
+        ));
+        extension = Some(active);
+    }
+    fields.extend(
+        accept
+            .headers
+            .into_iter()
+            .map(|(name, value)| (name, String::from(value.trim_matches([' ', '\t'])))),
+    );
+    Ok((
+        fields,
+        Negotiated {
+            subprotocol: accept.subprotocol,
+            extension,
+        },
+    ))
+}
+
+// ---------------------------------------------------------------------------------------
+// Client
+
+/// Headers the handshake writes itself; an application may not add them.
+const RESERVED_REQUEST: &[&str] = &[
+    "host",
+    "upgrade",
+    "connection",
+    "origin",
+    "sec-websocket-key",
+    "sec-websocket-version",
+    "sec-websocket-protocol",
+    "sec-websocket-extensions",
+    "content-length",
+    "transfer-encoding",
+];
+
+/// The state a client keeps between sending its request and checking the answer; shared by
+/// HTTP/1.1 and HTTP/2-3.
+pub(crate) struct Expectations {
+    pub(crate) subprotocols: Vec<String>,
+    pub(crate) offered_extensions: Vec<String>,
+    pub(crate) negotiators: Vec<Arc<dyn ExtensionNegotiator>>,
+}
+
+/// Client, both transports: checks the request and returns the WebSocket fields to send
+/// (`Origin`, `Sec-WebSocket-Protocol`, `Sec-WebSocket-Extensions`, then the application's
+/// headers), canonically cased, and what to expect of the answer.
+pub(crate) fn request_fields(
+    request: &ClientRequest,
+    config: &HandshakeConfig,
+) -> Result<(Vec<(String, String)>, Expectations), HandshakeError> {
+    let path = request.path();
+    if !path.bytes().all(|b| (0x21..0x7f).contains(&b)) {
+        return Err(HandshakeError::InvalidHeader(String::from(":path")));
+    }
+    if request.host.is_empty() || !request.host.bytes().all(|b| (0x21..0x7f).contains(&b)) {
+        return Err(HandshakeError::InvalidHeader(String::from("host")));
+    }
+    let mut fields = Vec::new();
+    if let Some(origin) = &request.origin {
+        if !is_safe_value(origin.as_bytes()) {
+            return Err(HandshakeError::InvalidHeader(String::from("origin")));
+        }
+        fields.push((
+            String::from("Origin"),
+            String::from(origin.trim_matches([' ', '\t'])),
+        ));
+    }
+    if !request.subprotocols.is_empty() {
+        if !request.subprotocols.iter().all(|p| is_token(p)) {
+            return Err(HandshakeError::InvalidSubprotocol);
+        }
+        fields.push((
+            String::from("Sec-WebSocket-Protocol"),
+            request.subprotocols.join(", "),
+        ));
+    }
+    let (offers, offered_extensions) = collect_offers(&config.extensions)?;
+    if !offers.is_empty() {
+        fields.push((
+            String::from("Sec-WebSocket-Extensions"),
+            format_extensions(&offers),
+        ));
+    }
+    for (name, value) in &request.headers {
+        let reserved = RESERVED_REQUEST
+            .iter()
+            .any(|r| r.eq_ignore_ascii_case(name));
+        if reserved || !is_token(name) || !is_safe_value(value.as_bytes()) {
+            return Err(HandshakeError::InvalidHeader(name.clone()));
+        }
+        fields.push((name.clone(), String::from(value.trim_matches([' ', '\t']))));
+    }
+    let expect = Expectations {
+        subprotocols: request.subprotocols.clone(),
+        offered_extensions,
+        negotiators: config.extensions.clone(),
+    };
+    Ok((fields, expect))
+}
+
+impl Expectations {
+    /// Client, both transports: checks the answer's subprotocol and extensions.
+    pub(crate) fn check(&self, headers: &[Header]) -> Result<Negotiated, HandshakeError> {
+        let subprotocol = check_answered_subprotocol(
+            &self.subprotocols,
+            headers.values("sec-websocket-protocol"),
+        )?;
+        let answers = parse_offers(headers.values("sec-websocket-extensions"))?;
+        let extension = confirm_answers(&self.negotiators, &self.offered_extensions, &answers)?;
+        Ok(Negotiated {
+            subprotocol,
+            extension,
+        })
+    }
 }

@@ -3,17 +3,17 @@
 
 use bytes::{Bytes, BytesMut};
 
-use super::utf8::Utf8Validator;
-use crate::connection::error::Error;
+use super::utf8::{valid_whole, Utf8Validator};
+use super::{MessageError as Error, MessageKind};
+use crate::buffer::RetainedBuf;
 use crate::frame::OpCode;
-use crate::MessageKind;
 
 /// The data message being received.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Current {
-    pub kind: MessageKind,
+struct Current {
+    kind: MessageKind,
     /// The negotiated extension transforms this message.
-    pub transformed: bool,
+    transformed: bool,
 }
 
 /// Reassembly state for incoming data messages.
@@ -24,14 +24,13 @@ pub(crate) struct Assembler {
     size: usize,
     utf8: Utf8Validator,
     /// Gathers a fragmented or decoded message in message mode.
-    pub buf: BytesMut,
-    buf_allocated: usize,
+    buf: RetainedBuf,
 }
 
 impl Assembler {
-    /// The message in progress, if any.
-    pub fn current(&self) -> Option<Current> {
-        self.current
+    /// Whether the message in progress is transformed by the extension.
+    pub fn is_transformed(&self) -> bool {
+        self.current.is_some_and(|c| c.transformed)
     }
 
     /// Checks a data frame's opcode against the sequence so far and returns the message kind
@@ -87,13 +86,13 @@ impl Assembler {
             Some(Current {
                 kind: MessageKind::Text,
                 ..
-            }) if !super::utf8::valid_whole(data) => Err(Error::InvalidUtf8),
+            }) if !valid_whole(data) => Err(Error::InvalidUtf8),
             _ => Ok(()),
         }
     }
 
     /// Validates the gathered bytes from `from` on, if the message is text.
-    pub fn check_gathered_text(&mut self, from: usize) -> Result<(), Error> {
+    fn check_gathered_text(&mut self, from: usize) -> Result<(), Error> {
         match self.current {
             Some(Current {
                 kind: MessageKind::Text,
@@ -109,12 +108,22 @@ impl Assembler {
     /// Appends content to the gathering buffer (message mode).
     pub fn gather(&mut self, data: &[u8]) {
         self.buf.extend_from_slice(data);
-        self.note_growth();
     }
 
-    /// Records the gathering buffer's allocation after it may have grown.
-    pub fn note_growth(&mut self) {
-        self.buf_allocated = self.buf_allocated.max(self.buf.capacity());
+    /// Lets `produce` append decoded content to the gathering buffer, then counts what it
+    /// appended against `max` and validates it if the message is text, in that order.
+    /// Returns what `produce` returned and how many bytes it appended.
+    pub fn gather_with<T, E: From<Error>>(
+        &mut self,
+        max: usize,
+        produce: impl FnOnce(&mut BytesMut) -> Result<T, E>,
+    ) -> Result<(T, usize), E> {
+        let before = self.buf.len();
+        let result = self.buf.write_with(produce)?;
+        let produced = self.buf.len() - before;
+        self.add_size(produced, max)?;
+        self.check_gathered_text(before)?;
+        Ok((result, produced))
     }
 
     /// The message ends: final UTF-8 check, and the kind it had.
@@ -129,13 +138,13 @@ impl Assembler {
     /// Takes the gathered message and lets the buffer shrink if it grew past `keep`.
     pub fn take_gathered(&mut self, keep: usize) -> Bytes {
         let message = self.buf.split().freeze();
-        crate::connection::settle_buffer(&mut self.buf, &mut self.buf_allocated, keep, 0, 2);
+        self.buf.settle(keep, 0, 2);
         message
     }
 
     /// Gives back the gathering buffer's allocation, keeping what it holds.
     pub fn release(&mut self) {
-        crate::connection::release_buffer(&mut self.buf, &mut self.buf_allocated);
+        self.buf.release();
     }
 
     /// Drops everything (the connection failed).

@@ -1,9 +1,13 @@
-//! Message assembly: fragments to messages, and UTF-8 validation of text across fragments.
+//! Message assembly: which data frame may follow which, the running size of a message, the
+//! buffer a fragmented message is gathered in, and UTF-8 validation of text across fragments.
 
 pub(crate) mod assembler;
-pub mod utf8;
+mod error;
+pub(crate) mod utf8;
 
-pub use utf8::{InvalidUtf8, Utf8Validator};
+pub(crate) use error::MessageError;
+
+use crate::frame::OpCode;
 
 /// The kind of a data message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -17,10 +21,10 @@ pub enum MessageKind {
 
 impl MessageKind {
     /// The opcode of the first frame of a message of this kind.
-    pub fn opcode(self) -> crate::frame::OpCode {
+    pub fn opcode(self) -> OpCode {
         match self {
-            MessageKind::Text => crate::frame::OpCode::Text,
-            MessageKind::Binary => crate::frame::OpCode::Binary,
+            MessageKind::Text => OpCode::Text,
+            MessageKind::Binary => OpCode::Binary,
         }
     }
 }

@@ -8,11 +8,11 @@
 
 /// Invalid UTF-8 was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct InvalidUtf8;
+pub(crate) struct InvalidUtf8;
 
 /// Streaming UTF-8 validator state: the unfinished code point carried between chunks.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Utf8Validator {
+pub(crate) struct Utf8Validator {
     partial: [u8; 4],
     partial_len: u8,
 }
@@ -36,9 +36,8 @@ fn is_valid_prefix(bytes: &[u8]) -> bool {
     }
 }
 
-/// Whether `bytes` is valid UTF-8 on its own (no sequence cut at either end). simdutf8
-/// hands inputs under 64 bytes to the scalar validator; padding them to a SIMD block was
-/// measured and is slower (16.5 vs 18.9 M messages/s for 16-byte text), so it is not done.
+/// Whether `bytes` is valid UTF-8 on its own (no sequence cut at either end). Short inputs are
+/// not padded to a SIMD block: that was measured slower (docs/performance.md).
 #[inline]
 pub(crate) fn valid_whole(bytes: &[u8]) -> bool {
     simdutf8::basic::from_utf8(bytes).is_ok()

@@ -2,8 +2,7 @@
 //! and counts, per thread (so tests running in parallel do not count each other), the number
 //! of allocations, the bytes allocated, the largest single allocation and the live bytes.
 //! A test binary installs it with
-//! `#[global_allocator] static GLOBAL: counting::Counting = counting::Counting;`.
-#![allow(dead_code)]
+//! `#[global_allocator] static GLOBAL: common::counting::Counting = common::counting::Counting;`.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;

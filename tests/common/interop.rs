@@ -1,17 +1,16 @@
 //! Shared by the interoperability tests against peers nobody here wrote
 //! (tests/interop_node.rs, tests/interop_chromium.rs): the message script that the peers
-//! generate the same way (tests/peers/ws_peer.js, tests/peers/chromium_peer.html), a blocking
-//! driver over `std::net` bounded by a deadline, streamed sends, a guard that kills a child
-//! process, and comparisons that do not print a megabyte when they fail.
-#![allow(dead_code)]
+//! generate the same way (tests/peers/ws_peer.js, tests/peers/chromium_peer.html), accepting
+//! within a deadline, streamed sends, a guard that kills a child process, and comparisons that
+//! do not print a megabyte when they fail.
 
-use std::io::{ErrorKind, Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::io::{ErrorKind, Read};
+use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, ExitStatus};
 use std::time::{Duration, Instant};
 
-use sansws::{Connection, Event, MessageKind, Transport};
+use sansws::{Connection, MessageKind};
 
 /// Panics, telling how to install the peers, unless `path` exists.
 pub fn require_peer(path: &Path, what: &str) {
@@ -168,77 +167,7 @@ pub fn send_streamed(conn: &mut Connection, kind: MessageKind, data: &[u8], ping
     conn.end_message(&data[b..]).unwrap();
 }
 
-// ---- driving a connection over std::net ----
-
-/// Runs `conn` over `stream` until the connection is over (as examples/common/blocking.rs
-/// does), calling `on_event` for each event. Returns the error that failed the connection,
-/// if any, or `Err(TimedOut)` if `deadline` passed first.
-pub fn drive(
-    mut stream: TcpStream,
-    conn: &mut Connection,
-    deadline: Instant,
-    mut on_event: impl FnMut(&mut Connection, Event),
-) -> Result<Option<sansws::Error>, TimedOut> {
-    let origin = Instant::now();
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut failure = None;
-    let remaining = || match deadline.saturating_duration_since(Instant::now()) {
-        left if left.is_zero() => Err(TimedOut),
-        left => Ok(left),
-    };
-    loop {
-        while let Some(event) = conn.next_event() {
-            match event {
-                Ok(event) => on_event(conn, event),
-                Err(e) => failure = Some(e),
-            }
-        }
-        while conn.output_len() > 0 {
-            stream.set_write_timeout(Some(remaining()?)).unwrap();
-            match stream.write(conn.pending_output()) {
-                Ok(0) => return Ok(failure),
-                Ok(n) => conn.advance_output(n),
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-                Err(_) => return Ok(failure),
-            }
-        }
-        if conn.transport() == Transport::Close {
-            let _ = stream.shutdown(Shutdown::Both);
-            return Ok(failure);
-        }
-        let now = origin.elapsed();
-        let mut timeout = remaining()?;
-        if let Some(at) = conn.poll_timeout(now) {
-            timeout = timeout.min(at.saturating_sub(now));
-        }
-        stream
-            .set_read_timeout(Some(timeout.max(Duration::from_millis(1))))
-            .unwrap();
-        match stream.read(&mut buf) {
-            Ok(0) => {
-                conn.receive_eof();
-                if conn.transport() == Transport::AwaitPeerClose
-                    || conn.state() == sansws::State::Closed
-                {
-                    return Ok(failure);
-                }
-            }
-            Ok(n) => {
-                conn.receive(&buf[..n]);
-            }
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                conn.handle_timeout(origin.elapsed());
-            }
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(_) => return Ok(failure),
-        }
-    }
-}
-
-/// The deadline given to [`drive`] passed.
-#[derive(Debug)]
-pub struct TimedOut;
+// ---- connections over std::net (driven by `common::blocking`) ----
 
 /// Accepts one connection, or panics once `deadline` passes.
 pub fn accept_until(listener: &TcpListener, deadline: Instant, what: &str) -> TcpStream {

@@ -1,6 +1,17 @@
-//! Shared test helpers: a deterministic generator, fixed-key entropy, and drivers that pump
-//! bytes between connections in chosen chunk sizes.
+//! Shared test helpers, the only module test files include (`mod common;`): a deterministic
+//! generator, fixed-key entropy, feeding bytes in chosen chunk sizes, moving output between
+//! connections, and frames built and decoded independently of the crate's own masking. The
+//! submodules group helpers by concern.
 #![allow(dead_code)]
+
+/// The blocking driver over `std::net` that the examples use (one driver for examples and
+/// tests, so the interoperability tests run the same loop a user would copy).
+#[path = "../../examples/common/blocking.rs"]
+pub mod blocking;
+pub mod counting;
+pub mod deflate;
+pub mod handshake;
+pub mod interop;
 
 use sansws::{Config, Connection, Error, Event};
 
@@ -86,6 +97,21 @@ pub fn drain(conn: &mut Connection) -> Vec<u8> {
     out
 }
 
+/// Moves everything `from` has to send into `to` (the "network" between two connections).
+pub fn pump(from: &mut Connection, to: &mut Connection) {
+    let n = from.pending_output_len();
+    to.receive(from.pending_output());
+    from.advance_output(n);
+}
+
+/// XORs `payload` with `key` byte by byte (RFC 6455 §5.3), as written in the RFC: the tests'
+/// own masking, independent of the crate's.
+pub fn mask(payload: &mut [u8], key: [u8; 4]) {
+    for (i, b) in payload.iter_mut().enumerate() {
+        *b ^= key[i % 4];
+    }
+}
+
 /// Decodes the frames in `wire`: each header with its payload, unmasked.
 pub fn decoded_frames(wire: &[u8]) -> Vec<(sansws::frame::FrameHeader, Vec<u8>)> {
     let mut out = Vec::new();
@@ -97,7 +123,7 @@ pub fn decoded_frames(wire: &[u8]) -> Vec<(sansws::frame::FrameHeader, Vec<u8>)>
         let len = h.payload_len as usize;
         let mut payload = wire[pos + n..pos + n + len].to_vec();
         if let Some(key) = h.mask {
-            sansws::frame::apply_mask(&mut payload, key, 0);
+            mask(&mut payload, key);
         }
         out.push((h, payload));
         pos += n + len;
@@ -137,7 +163,7 @@ pub fn frame(first_byte: u8, payload: &[u8], masked: bool) -> Vec<u8> {
     let start = v.len();
     v.extend_from_slice(payload);
     if masked {
-        sansws::frame::apply_mask(&mut v[start..], key, 0);
+        mask(&mut v[start..], key);
     }
     v
 }

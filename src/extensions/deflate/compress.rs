@@ -28,8 +28,8 @@ use miniz_oxide::deflate::core::{
     TDEFLFlush, TDEFLStatus,
 };
 
+use crate::close::CloseCode;
 use crate::extensions::ExtensionError;
-use crate::CloseCode;
 
 /// The 4 bytes a sync flush ends with; RFC 7692 §7.2.1 removes them from each message.
 pub(crate) const SYNC_TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];

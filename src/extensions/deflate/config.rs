@@ -34,6 +34,7 @@ impl DeflateConfig {
     }
 
     /// miniz_oxide compression level, 1 (fastest) to 9 (smallest); 0 sends stored blocks.
+    #[must_use]
     pub fn level(mut self, level: u8) -> Self {
         self.level = level.min(9);
         self
@@ -41,6 +42,7 @@ impl DeflateConfig {
 
     /// Messages shorter than this many bytes are sent uncompressed (streamed messages, whose
     /// size is unknown, are always compressed). Default 0: compress everything.
+    #[must_use]
     pub fn threshold(mut self, bytes: usize) -> Self {
         self.threshold = bytes;
         self
@@ -48,6 +50,7 @@ impl DeflateConfig {
 
     /// Compress outgoing messages at all (default on). Off still negotiates the extension
     /// and decompresses what the peer sends.
+    #[must_use]
     pub fn compress_outgoing(mut self, on: bool) -> Self {
         self.compress = on;
         self
@@ -55,6 +58,7 @@ impl DeflateConfig {
 
     /// Server to client direction without context takeover: a client asks for it, a server
     /// imposes it on itself. Each message is then compressed alone.
+    #[must_use]
     pub fn server_no_context_takeover(mut self, on: bool) -> Self {
         self.server_no_context_takeover = on;
         self
@@ -62,6 +66,7 @@ impl DeflateConfig {
 
     /// Client to server direction without context takeover: a client offers it, a server
     /// requires it of the client.
+    #[must_use]
     pub fn client_no_context_takeover(mut self, on: bool) -> Self {
         self.client_no_context_takeover = on;
         self
@@ -69,6 +74,7 @@ impl DeflateConfig {
 
     /// The server's compression window, 2^bits bytes (8..=15): a client requests it, a
     /// server uses at most this much (and at most what the client requests).
+    #[must_use]
     pub fn server_max_window_bits(mut self, bits: u8) -> Self {
         self.server_max_window_bits = bits.clamp(8, 15);
         self
@@ -83,6 +89,7 @@ impl DeflateConfig {
     /// a client that itself offers 8 gets an answer without the parameter (it keeps to its
     /// own 8; the server inflates any window). A client configured with 8 compresses with a
     /// 256-byte window, as it offers.
+    #[must_use]
     pub fn client_max_window_bits(mut self, bits: u8) -> Self {
         self.client_max_window_bits = bits.clamp(8, 15);
         self

@@ -11,8 +11,8 @@ use miniz_oxide::inflate::stream::{inflate, InflateState, MinReset};
 use miniz_oxide::{DataFormat, MZError, MZFlush, MZStatus};
 
 use super::compress::SYNC_TAIL;
+use crate::close::CloseCode;
 use crate::extensions::{Decoded, ExtensionError};
-use crate::CloseCode;
 
 const CORRUPT: ExtensionError = ExtensionError {
     code: CloseCode::INVALID_PAYLOAD,

@@ -8,7 +8,7 @@ use super::config::DeflateConfig;
 use super::decompress::Decompressor;
 use super::params::{ClientBits, Params, NAME};
 use crate::extensions::{Decoded, Extension, ExtensionError};
-use crate::MessageKind;
+use crate::message::MessageKind;
 
 /// RSV1 marks a compressed message (RFC 7692 §6).
 const RSV1: u8 = 0x40;
@@ -53,7 +53,7 @@ impl Directions {
 /// context takeover in a direction it is dropped at the end of every message, so an idle
 /// connection holds nothing for that direction; with context takeover it holds exactly the
 /// codec's fixed state and its window, never input or output of earlier calls.
-pub struct DeflateExtension {
+pub(crate) struct DeflateExtension {
     config: DeflateConfig,
     directions: Directions,
     compressor: Option<Compressor>,
@@ -78,26 +78,6 @@ impl DeflateExtension {
             compressor: None,
             decompressor: None,
         }
-    }
-
-    /// Window bits of what this end sends.
-    pub fn send_window_bits(&self) -> u8 {
-        self.directions.send_bits
-    }
-
-    /// Whether each sent message is compressed alone.
-    pub fn send_no_context_takeover(&self) -> bool {
-        self.directions.send_no_context_takeover
-    }
-
-    /// Whether the peer compresses each message alone.
-    pub fn receive_no_context_takeover(&self) -> bool {
-        self.directions.recv_no_context_takeover
-    }
-
-    /// Whether codec state is held right now for sending and for receiving.
-    pub fn holds_codec_state(&self) -> (bool, bool) {
-        (self.compressor.is_some(), self.decompressor.is_some())
     }
 }
 

@@ -8,7 +8,7 @@
 //! use sansws::handshake::HandshakeConfig;
 //!
 //! let deflate = PerMessageDeflate::new(DeflateConfig::default().threshold(64));
-//! let handshake = HandshakeConfig::default().with_extension(Arc::new(deflate));
+//! let handshake = HandshakeConfig::default().extension(Arc::new(deflate));
 //! # let _ = handshake;
 //! ```
 
@@ -20,5 +20,4 @@ mod negotiate;
 mod params;
 
 pub use config::DeflateConfig;
-pub use extension::DeflateExtension;
 pub use negotiate::PerMessageDeflate;

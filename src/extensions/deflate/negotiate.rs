@@ -11,7 +11,7 @@ use super::params::{ClientBits, Params, NAME};
 use crate::extensions::{Extension, ExtensionNegotiator, ExtensionOffer, NegotiationError};
 
 /// The permessage-deflate negotiator: put it in the handshake configuration
-/// (`HandshakeConfig::with_extension(Arc::new(PerMessageDeflate::new(config)))`).
+/// (`HandshakeConfig::extension(Arc::new(PerMessageDeflate::new(config)))`).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PerMessageDeflate {
     config: DeflateConfig,

@@ -21,11 +21,8 @@ fn expect_failure(wire: &[u8], config: Config, expected: Error, code: u16) -> Ve
         assert_eq!(close_code_in(&out), Some(code));
         assert_eq!(server.state(), State::Closed);
         assert_eq!(server.transport(), Transport::Close);
-        assert_eq!(
-            server.receive(&frame(0x81, b"more", true)),
-            0,
-            "input refused after failure"
-        );
+        server.receive(&frame(0x81, b"more", true));
+        assert_eq!(server.pending_input_len(), 0, "input refused after failure");
         assert!(server.next_event().is_none());
         assert!(
             server.send_text("x").is_err(),
@@ -204,7 +201,7 @@ fn huge_declared_length_allocates_nothing_up_front() {
     let mut server = Connection::server(config);
     server.receive(&[0x82, 0xFF, 0, 0, 0, 0x10, 0, 0, 0, 0, 1, 2, 3, 4, 9, 9]);
     assert_eq!(server.next_event(), None);
-    assert!(server.buffered_input() <= 16);
+    assert!(server.pending_input_len() <= 16);
 }
 
 #[test]
@@ -228,7 +225,7 @@ fn sending_text_that_is_not_utf8_is_refused_and_queues_nothing() {
         server.send(MessageKind::Text, b"ok \xff"),
         Err(SendError::InvalidUtf8)
     );
-    assert_eq!(server.output_len(), 0);
+    assert_eq!(server.pending_output_len(), 0);
     assert_eq!(server.send(MessageKind::Binary, b"ok \xff"), Ok(()));
     server.begin_message(MessageKind::Text).unwrap();
     assert_eq!(server.send_chunk(b"\xe2\x82"), Ok(()), "split code point");
@@ -288,14 +285,19 @@ impl sansws::extensions::Extension for Refusing {
 
 #[test]
 fn a_fragment_that_fails_to_encode_does_not_advance_the_streamed_message() {
-    let mut server = Connection::server(Config::default());
-    server.set_extension(Box::new(Refusing));
+    let mut server = Connection::server(Config::default()).after_handshake(
+        sansws::handshake::Negotiated {
+            subprotocol: None,
+            extension: Some(Box::new(Refusing)),
+        },
+        &[],
+    );
     server.begin_message(MessageKind::Binary).unwrap();
     assert!(matches!(
         server.send_chunk(b"fail"),
         Err(SendError::Extension(_))
     ));
-    assert_eq!(server.output_len(), 0, "nothing was written");
+    assert_eq!(server.pending_output_len(), 0, "nothing was written");
     // The next fragment is still the message's first: binary opcode with RSV1, not a
     // continuation frame orphaned from a start that never went out.
     server.end_message(b"ok").unwrap();

@@ -2,12 +2,10 @@
 //! frames after the request or response decoded whatever the chunking.
 
 mod common;
-#[path = "handshake_util.rs"]
-mod util;
 
 use common::{client_seeded, drain, frames};
 use sansws::entropy::Entropy;
-use sansws::handshake::{Accept, ClientRequest, HandshakeConfig, HandshakeError};
+use sansws::handshake::{AcceptOptions, ClientRequest, HandshakeConfig, HandshakeError};
 use sansws::{Config, Connection, Error, Event, SendError, State, Transport};
 
 const REQUEST: &[u8] = b"GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
@@ -23,7 +21,8 @@ fn events_after(conn: &mut Connection, parts: &[&[u8]]) -> Vec<Result<Event, Err
         conn.receive(p);
         while let Some(e) = conn.next_event() {
             if e == Ok(Event::UpgradeRequest) {
-                conn.accept(Accept::new().subprotocol("chat")).unwrap();
+                conn.accept(AcceptOptions::new().subprotocol("chat"))
+                    .unwrap();
             }
             out.push(e);
         }
@@ -103,7 +102,7 @@ fn client_upgrade_with_frames_right_after_the_101_at_every_split() {
         .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
         .unwrap()
         .to_string();
-    let accept = sansws::handshake::accept_key(key.as_bytes());
+    let accept = sansws::handshake::accept_value(key.as_bytes());
     let mut server = Connection::server(Config::default());
     server.send_text("hello").unwrap();
     server.send_ping(b"p").unwrap();
@@ -146,7 +145,7 @@ fn client_sees_a_redirect_as_an_outcome() {
         Connection::client_upgrade(Config::default(), &config, &request, fixed_entropy()).unwrap();
     client.receive(b"HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\r\n");
     match client.next_event() {
-        Some(Ok(Event::Rejected(r))) => {
+        Some(Ok(Event::Refused(r))) => {
             assert_eq!(r.status, 302);
             assert!(r
                 .headers
@@ -172,7 +171,7 @@ fn client_refuses_a_wrong_accept_value() {
     ));
     assert_eq!(client.transport(), Transport::Close);
     assert_eq!(
-        client.output_len(),
+        client.pending_output_len(),
         0,
         "no close frame: the connection never opened"
     );
@@ -180,20 +179,30 @@ fn client_refuses_a_wrong_accept_value() {
 
 #[test]
 fn end_of_input_during_the_handshake_is_an_error() {
-    // Server: the request stops short, at every length (including nothing at all).
+    // Server: the request stops short, at every length. Nothing at all is a bare
+    // connect-and-close (a health check), told apart from a request cut short.
     for cut in 0..REQUEST.len() {
         let mut server = Connection::server_upgrade(Config::default(), HandshakeConfig::default());
         server.receive(&REQUEST[..cut]);
         server.receive_eof();
+        let expected = if cut == 0 {
+            HandshakeError::NothingReceived
+        } else {
+            HandshakeError::UnexpectedEof
+        };
         assert_eq!(
             server.next_event(),
-            Some(Err(Error::Handshake(HandshakeError::UnexpectedEof))),
+            Some(Err(Error::Handshake(expected))),
             "cut {cut}"
         );
         assert_eq!(server.next_event(), None);
         assert_eq!(server.transport(), Transport::Close);
         assert_eq!(server.state(), State::Closed);
-        assert_eq!(server.output_len(), 0, "nobody is left to read a response");
+        assert_eq!(
+            server.pending_output_len(),
+            0,
+            "nobody is left to read a response"
+        );
     }
     // The whole request, then end of input: the request is still handed out, and the
     // application decides; once open, the connection reports the end as usual.
@@ -202,7 +211,7 @@ fn end_of_input_during_the_handshake_is_an_error() {
     server.receive_eof();
     assert_eq!(server.next_event(), Some(Ok(Event::UpgradeRequest)));
     assert_eq!(server.next_event(), None);
-    server.accept(Accept::new()).unwrap();
+    server.accept(AcceptOptions::new()).unwrap();
     assert_eq!(server.next_event(), Some(Err(Error::UnexpectedEof)));
 
     // Client: the response stops short.
@@ -216,14 +225,19 @@ fn end_of_input_during_the_handshake_is_an_error() {
         drain(&mut client);
         client.receive(&response[..cut]);
         client.receive_eof();
+        let expected = if cut == 0 {
+            HandshakeError::NothingReceived
+        } else {
+            HandshakeError::UnexpectedEof
+        };
         assert_eq!(
             client.next_event(),
-            Some(Err(Error::Handshake(HandshakeError::UnexpectedEof))),
+            Some(Err(Error::Handshake(expected))),
             "cut {cut}"
         );
         assert_eq!(client.next_event(), None);
         assert_eq!(client.transport(), Transport::Close);
-        assert_eq!(client.output_len(), 0);
+        assert_eq!(client.pending_output_len(), 0);
     }
 }
 
@@ -236,15 +250,17 @@ fn failed_accept_stops_reading() {
     let mut client = client_seeded(Config::default(), 3);
     client.send_text("early").unwrap();
     let early = drain(&mut client);
-    assert_eq!(server.receive(&early), early.len());
+    server.receive(&early);
+    assert_eq!(server.pending_input_len(), early.len());
     // ...until the application's accept fails (subprotocol not offered): like a rejection,
     // the connection drops its input and reads nothing more.
     assert_eq!(
-        server.accept(Accept::new().subprotocol("nope")),
+        server.accept(AcceptOptions::new().subprotocol("nope")),
         Err(HandshakeError::SubprotocolNotOffered("nope".into()))
     );
-    assert_eq!(server.buffered_input(), 0);
-    assert_eq!(server.receive(&early), 0);
+    assert_eq!(server.pending_input_len(), 0);
+    server.receive(&early);
+    assert_eq!(server.pending_input_len(), 0, "input refused");
     assert_eq!(server.next_event(), None);
     assert_eq!(server.transport(), Transport::Close);
     let out = String::from_utf8(drain(&mut server)).unwrap();
@@ -285,18 +301,18 @@ mod separate_handshake {
     use std::sync::Arc;
 
     use super::common::{client_seeded, drain, frames};
-    use super::util::{chunkings, counting_entropy};
+    use crate::common::handshake::{chunkings, counting_entropy};
     use sansws::extensions::deflate::{DeflateConfig, PerMessageDeflate};
     use sansws::handshake::h2;
     use sansws::handshake::{
-        Accept, ClientHandshake, ClientOutcome, ClientRequest, HandshakeConfig, Negotiated,
+        AcceptOptions, ClientHandshake, ClientOutcome, ClientRequest, HandshakeConfig, Negotiated,
         ServerHandshake,
     };
     use sansws::{Config, Connection, Event};
 
     fn config() -> HandshakeConfig {
         HandshakeConfig::default()
-            .with_extension(Arc::new(PerMessageDeflate::new(DeflateConfig::default())))
+            .extension(Arc::new(PerMessageDeflate::new(DeflateConfig::default())))
     }
 
     const TEXT: &str = "hello hello hello hello hello hello";
@@ -305,7 +321,9 @@ mod separate_handshake {
     fn events(conn: &mut Connection, chunks: &[&[u8]]) -> Vec<Event> {
         let mut out = Vec::new();
         for c in std::iter::once(&&[][..]).chain(chunks) {
-            assert_eq!(conn.receive(c), c.len());
+            let before = conn.pending_input_len();
+            conn.receive(c);
+            assert_eq!(conn.pending_input_len(), before + c.len());
             while let Some(e) = conn.next_event() {
                 out.push(e.unwrap());
             }
@@ -358,7 +376,9 @@ mod separate_handshake {
         let (mut client_hs, request_bytes) = new_client();
         let mut server_hs = ServerHandshake::new(config.clone());
         let req = server_hs.receive(&request_bytes).unwrap().unwrap();
-        let server_ok = req.accept(Accept::new().subprotocol("chat")).unwrap();
+        let server_ok = req
+            .accept(AcceptOptions::new().subprotocol("chat"))
+            .unwrap();
         let response = server_ok.response.clone();
         let Some(ClientOutcome::Accepted(client_ok)) = client_hs.receive(&response).unwrap() else {
             panic!("not accepted")
@@ -381,7 +401,9 @@ mod separate_handshake {
                     Some(conn) => got.extend(events(conn, &[c])),
                     None => {
                         if let Some(req) = hs.receive(c).unwrap() {
-                            let ok = req.accept(Accept::new().subprotocol("chat")).unwrap();
+                            let ok = req
+                                .accept(AcceptOptions::new().subprotocol("chat"))
+                                .unwrap();
                             assert_eq!(ok.response, response);
                             let mut conn = server_from(ok.negotiated, &ok.leftover);
                             got.extend(events(&mut conn, &[]));
@@ -459,7 +481,9 @@ mod separate_handshake {
                 &config,
             )
             .unwrap();
-            let server_ok = req.accept(Accept::new().subprotocol("chat")).unwrap();
+            let server_ok = req
+                .accept(AcceptOptions::new().subprotocol("chat"))
+                .unwrap();
             assert_eq!(server_ok.fields[0], (":status".into(), "200".into()));
             // An interim response first: the handshake keeps waiting for the 200.
             assert!(client_hs.response([(":status", "103")]).unwrap().is_none());

@@ -1,6 +1,5 @@
-//! Shared helpers for the handshake tests (included with `#[path]` by the other
-//! `handshake_*` tests; as a test target of its own it only checks the helpers).
-#![allow(dead_code)]
+//! Handshake helpers: a toy extension and negotiator, feeding a handshake in every chunking
+//! and checking that each gives the same outcome, deterministic keys, head inspection.
 
 use std::sync::Arc;
 
@@ -9,8 +8,8 @@ use sansws::extensions::{
     Decoded, Extension, ExtensionError, ExtensionNegotiator, ExtensionOffer, NegotiationError,
 };
 use sansws::handshake::{
-    ClientHandshake, ClientOutcome, HandshakeConfig, HandshakeError, Rejection, ServerHandshake,
-    UpgradeRequest,
+    ClientHandshake, ClientOutcome, HandshakeConfig, HandshakeError, RequestRejection,
+    ServerHandshake, UpgradeRequest,
 };
 use sansws::MessageKind;
 
@@ -120,11 +119,9 @@ impl ExtensionNegotiator for TestNegotiator {
 }
 
 pub fn config_with(negotiators: &[Arc<TestNegotiator>]) -> HandshakeConfig {
-    let mut c = HandshakeConfig::default();
-    for n in negotiators {
-        c.extensions.push(n.clone() as Arc<dyn ExtensionNegotiator>);
-    }
-    c
+    negotiators.iter().fold(HandshakeConfig::default(), |c, n| {
+        c.extension(n.clone() as Arc<dyn ExtensionNegotiator>)
+    })
 }
 
 /// Every way to cut `input` into chunks that the tests try: one piece, every split into two
@@ -145,8 +142,8 @@ pub fn chunkings(input: &[u8]) -> Vec<Vec<&[u8]>> {
 pub fn server_all_ways(
     config: &HandshakeConfig,
     input: &[u8],
-) -> Result<(UpgradeRequest, Vec<u8>), Rejection> {
-    let summary = |r: &Result<(UpgradeRequest, Vec<u8>), Rejection>| match r {
+) -> Result<(UpgradeRequest, Vec<u8>), RequestRejection> {
+    let summary = |r: &Result<(UpgradeRequest, Vec<u8>), RequestRejection>| match r {
         Ok((q, rest)) => format!(
             "{:?} {:?} {:?} {:?} {:?} {:?} {:?} {} {:?}",
             q.method,
@@ -185,9 +182,9 @@ pub fn client_all_ways(
         Ok((ClientOutcome::Accepted(a), rest)) => {
             format!("accepted {:?} {:?} {:?}", a.negotiated, a.headers, rest)
         }
-        Ok((ClientOutcome::Rejected(j), rest)) => {
+        Ok((ClientOutcome::Refused(j), rest)) => {
             format!(
-                "rejected {} {:?} {:?} {:?}",
+                "refused {} {:?} {:?} {:?}",
                 j.status, j.reason, j.headers, rest
             )
         }
@@ -212,7 +209,7 @@ pub fn client_all_ways(
 pub fn server_feed(
     config: &HandshakeConfig,
     chunks: &[&[u8]],
-) -> Result<(UpgradeRequest, Vec<u8>), Rejection> {
+) -> Result<(UpgradeRequest, Vec<u8>), RequestRejection> {
     let mut hs = ServerHandshake::new(config.clone());
     for (i, c) in chunks.iter().enumerate() {
         if let Some(r) = hs.receive(c)? {
@@ -236,7 +233,7 @@ pub fn client_feed(
         if let Some(outcome) = hs.receive(c)? {
             let mut rest = match &outcome {
                 ClientOutcome::Accepted(a) => a.leftover.to_vec(),
-                ClientOutcome::Rejected(r) => r.body_prefix.to_vec(),
+                ClientOutcome::Refused(r) => r.body_prefix.to_vec(),
             };
             for later in &chunks[i + 1..] {
                 rest.extend_from_slice(later);
@@ -274,9 +271,42 @@ pub fn status_of(bytes: &[u8]) -> u16 {
         .unwrap_or(0)
 }
 
-#[test]
-fn chunkings_cover_every_split() {
-    let c = chunkings(b"abc");
-    assert!(c.iter().all(|parts| parts.concat() == b"abc"));
-    assert!(c.len() >= 1 + 4 + 3);
+/// The offers in a `Sec-WebSocket-Extensions` value, read by the tests' own minimal reader
+/// (tokens and `name=value` only, no quoted strings): independent of the crate's grammar.
+pub fn offers_in(header: &str) -> Vec<ExtensionOffer> {
+    header
+        .split(',')
+        .map(str::trim)
+        .filter(|element| !element.is_empty())
+        .map(|element| {
+            let mut parts = element.split(';').map(str::trim);
+            let name = parts.next().unwrap_or_default();
+            parts.fold(ExtensionOffer::new(name), |offer, param| {
+                match param.split_once('=') {
+                    Some((n, v)) => offer.with_param(n.trim(), Some(v.trim().to_string())),
+                    None => offer.with_param(param, None),
+                }
+            })
+        })
+        .collect()
+}
+
+/// Offers written as a header value (`name; param; param=value, name2`), by the tests.
+pub fn header_of(offers: &[ExtensionOffer]) -> String {
+    let elements: Vec<String> = offers
+        .iter()
+        .map(|offer| {
+            let mut element = offer.name.clone();
+            for p in &offer.params {
+                element.push_str("; ");
+                element.push_str(&p.name);
+                if let Some(v) = &p.value {
+                    element.push('=');
+                    element.push_str(v);
+                }
+            }
+            element
+        })
+        .collect();
+    elements.join(", ")
 }

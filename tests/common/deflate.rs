@@ -1,14 +1,38 @@
-//! Shared by the permessage-deflate tests (`#[path = "helpers/deflate.rs"] mod deflate;`, next
-//! to `mod common;`): negotiated connection pairs, the wire split into messages with their
-//! RSV1 bit, and the strict zlib oracle (tests/helpers/zlib_oracle.py).
-#![allow(dead_code)]
+//! permessage-deflate helpers: negotiated connection pairs, the wire split into messages with
+//! their RSV1 bit, and the strict zlib oracle (tests/peers/zlib_oracle.py).
 
 use std::io::Write;
 use std::process::{Command, Stdio};
 
 use sansws::extensions::deflate::{DeflateConfig, PerMessageDeflate};
-use sansws::extensions::{ExtensionNegotiator, ExtensionOffer};
+use sansws::extensions::{Extension, ExtensionNegotiator, ExtensionOffer};
+use sansws::handshake::Negotiated;
 use sansws::{Config, Connection};
+
+/// The client's and the server's permessage-deflate extensions, negotiated from the given
+/// configurations the way a handshake would (the client's offers, the server's answer, the
+/// client's confirmation), or `None` if the server declines every offer.
+pub fn negotiate(
+    client_cfg: DeflateConfig,
+    server_cfg: DeflateConfig,
+) -> Option<(Box<dyn Extension>, Box<dyn Extension>)> {
+    let client_neg = PerMessageDeflate::new(client_cfg);
+    let offers = client_neg.offers();
+    let refs: Vec<&ExtensionOffer> = offers.iter().collect();
+    let (answer, server_ext) = PerMessageDeflate::new(server_cfg).accept(&refs)?;
+    let client_ext = client_neg
+        .confirm(&answer)
+        .expect("the client confirms the answer");
+    Some((client_ext, server_ext))
+}
+
+/// What a handshake that negotiated `extension` hands to the connection.
+pub fn negotiated(extension: Box<dyn Extension>) -> Negotiated {
+    Negotiated {
+        subprotocol: None,
+        extension: Some(extension),
+    }
+}
 
 /// A client and a server with permessage-deflate negotiated from the given configurations.
 pub fn deflate_pair(
@@ -16,16 +40,10 @@ pub fn deflate_pair(
     server_cfg: DeflateConfig,
     config: Config,
 ) -> (Connection, Connection) {
-    let client_neg = PerMessageDeflate::new(client_cfg);
-    let server_neg = PerMessageDeflate::new(server_cfg);
-    let offers = client_neg.offers();
-    let refs: Vec<&ExtensionOffer> = offers.iter().collect();
-    let (answer, server_ext) = server_neg.accept(&refs).expect("accepted");
-    let client_ext = client_neg.confirm(&answer).expect("confirmed");
-    let mut client = crate::common::client_seeded(config.clone(), 77);
-    client.set_extension(client_ext);
-    let mut server = Connection::server(config);
-    server.set_extension(server_ext);
+    let (client_ext, server_ext) = negotiate(client_cfg, server_cfg).expect("accepted");
+    let client = crate::common::client_seeded(config.clone(), 77)
+        .after_handshake(negotiated(client_ext), &[]);
+    let server = Connection::server(config).after_handshake(negotiated(server_ext), &[]);
     (client, server)
 }
 
@@ -97,7 +115,7 @@ pub fn zlib_accepts(bits: u8, pairs: &[(Vec<u8>, Vec<u8>)]) -> (bool, String) {
     let mut child = Command::new("python3")
         .arg(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/tests/helpers/zlib_oracle.py"
+            "/tests/peers/zlib_oracle.py"
         ))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

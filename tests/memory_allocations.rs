@@ -7,21 +7,18 @@
 
 mod common;
 
-use common::client_seeded;
+use common::{client_seeded, drain};
 use sansws::{Config, Connection, Event, MessageKind, ReceiveMode};
 
-#[path = "common/counting.rs"]
-mod counting;
-
 #[global_allocator]
-static GLOBAL: counting::Counting = counting::Counting;
+static GLOBAL: common::counting::Counting = common::counting::Counting;
 
 const MESSAGES: usize = 10_000;
 
 fn count<R>(f: impl FnOnce() -> R) -> (usize, R) {
-    let before = counting::allocations();
+    let before = common::counting::allocations();
     let r = f();
-    (counting::allocations() - before, r)
+    (common::counting::allocations() - before, r)
 }
 
 /// Receives `wire` in reads of `read` bytes, dropping each event; returns the messages seen.
@@ -56,7 +53,7 @@ fn receiving_small_messages_allocates_nothing_per_message() {
             for _ in 0..2 * MESSAGES {
                 client.send(kind, &payload).unwrap();
             }
-            let wire = client.take_output();
+            let wire = drain(&mut client);
             let half = wire.len() / 2;
             let mut server = Connection::server(Config::default().buffer_keep(keep));
             // Warm up on the first half, count the second.
@@ -84,7 +81,7 @@ fn a_stream_of_large_messages_reuses_the_input_buffer() {
     for _ in 0..40 {
         client.send_binary(&payload).unwrap();
     }
-    let wire = client.take_output();
+    let wire = drain(&mut client);
     let mut server = Connection::server(config);
     // Warm up to the middle of a frame (a read ending exactly at a frame's end would leave
     // the buffer empty, and an empty buffer is released by design).
@@ -108,7 +105,7 @@ fn a_frame_header_alone_allocates_nothing_sized_by_its_length() {
     frame.extend_from_slice(&[0u8; 100]);
     for mode in [ReceiveMode::Message, ReceiveMode::Stream] {
         let mut server = Connection::server(Config::default().receive_mode(mode));
-        counting::reset_largest();
+        common::counting::reset_largest();
         for b in frame.chunks(7) {
             server.receive(b);
             while let Some(ev) = server.next_event() {
@@ -118,7 +115,7 @@ fn a_frame_header_alone_allocates_nothing_sized_by_its_length() {
                 );
             }
         }
-        let largest = counting::largest();
+        let largest = common::counting::largest();
         println!("{mode:?}: largest allocation {largest} bytes after a 16 MiB header");
         assert!(largest < 4096, "{mode:?}: allocated {largest} bytes");
     }
@@ -137,7 +134,7 @@ fn sending_allocates_nothing_per_message_once_the_buffer_has_grown() {
             for _ in 0..100 {
                 conn.send_binary(&payload).unwrap();
             }
-            let n = conn.output_len();
+            let n = conn.pending_output_len();
             conn.advance_output(n);
         };
         batch();
