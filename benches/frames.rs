@@ -102,7 +102,8 @@ fn decode(c: &mut Criterion) {
                     server.receive(read);
                     while let Some(ev) = server.next_event() {
                         match ev.unwrap() {
-                            Event::Text(p) | Event::Binary(p) => total += p.len(),
+                            Event::Text(t) => total += t.len(),
+                            Event::Binary(p) => total += p.len(),
                             _ => {}
                         }
                     }

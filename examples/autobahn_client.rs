@@ -45,11 +45,8 @@ fn main() -> std::io::Result<()> {
 
     let mut count = 0usize;
     run(&host, "/getCaseCount", |_, ev| {
-        if let Event::Text(t) = ev {
-            count = std::str::from_utf8(&t)
-                .ok()
-                .and_then(|s| s.trim().parse().ok())
-                .unwrap_or(0);
+        if let Event::Text(text) = ev {
+            count = text.trim().parse().unwrap_or(0);
         }
     })?;
     eprintln!("autobahn_client: {count} cases");

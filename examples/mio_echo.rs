@@ -136,7 +136,7 @@ fn service(client: &mut Client, buf: &mut [u8], now: Duration) -> bool {
                     }
                 }
                 Ok(Event::Text(t)) => {
-                    let _ = conn.send(sansws::MessageKind::Text, &t);
+                    let _ = conn.send_text(&t);
                 }
                 Ok(Event::Binary(b)) => {
                     let _ = conn.send_binary(&b);

@@ -26,9 +26,8 @@ use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TryS
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use sansws::bytes::Bytes;
 use sansws::handshake::{AcceptOptions, HandshakeConfig};
-use sansws::{CloseCode, Config, Connection, Event, Transport};
+use sansws::{CloseCode, Config, Connection, Event, Transport, Utf8Bytes};
 
 /// Broadcasts waiting for one member: what the server keeps for a member at most.
 const QUEUE: usize = 64;
@@ -44,14 +43,14 @@ const TOO_SLOW: CloseCode = CloseCode(1013);
 
 /// A member, as the room sees it.
 struct Seat {
-    inbox: SyncSender<Bytes>,
+    inbox: SyncSender<Utf8Bytes>,
     /// Set when the inbox was found full; the member's thread then closes the connection.
     evicted: Arc<AtomicBool>,
 }
 
 type Room = Arc<Mutex<Vec<Seat>>>;
 
-fn broadcast(room: &Room, text: Bytes) {
+fn broadcast(room: &Room, text: Utf8Bytes) {
     room.lock()
         .unwrap()
         .retain(|seat| match seat.inbox.try_send(text.clone()) {
@@ -69,7 +68,7 @@ fn broadcast(room: &Room, text: Bytes) {
 fn member(
     mut stream: TcpStream,
     room: Room,
-    inbox: Receiver<Bytes>,
+    inbox: Receiver<Utf8Bytes>,
     evicted: Arc<AtomicBool>,
 ) -> std::io::Result<()> {
     // Reads and writes return at once (WouldBlock) instead of waiting: the thread waits on
@@ -119,7 +118,7 @@ fn member(
             while conn.pending_output_len() < HIGH_WATER {
                 let Ok(text) = inbox.try_recv() else { break };
                 // Not open yet, or closing: the message is dropped for this member.
-                let _ = conn.send(sansws::MessageKind::Text, &text);
+                let _ = conn.send_text(&text);
             }
             if conn.pending_output_len() == 0 {
                 break;
@@ -149,7 +148,7 @@ fn member(
             if conn.pending_output_len() < HIGH_WATER {
                 match inbox.recv_timeout(TICK) {
                     Ok(text) => {
-                        let _ = conn.send(sansws::MessageKind::Text, &text);
+                        let _ = conn.send_text(&text);
                     }
                     Err(RecvTimeoutError::Timeout) => {}
                     // Evicted: no more broadcasts will come.

@@ -48,8 +48,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     }
                 }
                 Event::Refused(r) => return Err(format!("server answered {}", r.status).into()),
-                Event::Text(t) => {
-                    println!("{}", String::from_utf8_lossy(&t));
+                Event::Text(text) => {
+                    println!("{text}");
                     // Messages may still arrive after the close went out (a server that
                     // greets first, say): count down once, close once.
                     if expected > 0 {

@@ -27,7 +27,7 @@ async fn serve(mut stream: TcpStream) -> std::io::Result<()> {
                     let _ = conn.accept(AcceptOptions::new());
                 }
                 Ok(Event::Text(text)) => {
-                    let _ = conn.send(sansws::MessageKind::Text, &text);
+                    let _ = conn.send_text(&text);
                 }
                 Ok(Event::Binary(data)) => {
                     let _ = conn.send_binary(&data);

@@ -2,7 +2,7 @@
 # Keeps the layering of src/ true (docs/architecture.md): a module may import only from the
 # layers below it. Bottom up:
 #
-#   vocabulary and buffers: buffer, close, entropy, http_token
+#   vocabulary and buffers: buffer, close, entropy, http_token, utf8_bytes
 #   frame < message < extensions < handshake < connection
 #
 # Every `crate::` path in a file (outside comments) must start with a module its layer may
@@ -13,12 +13,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/../src"
 
-leaves="buffer close entropy http_token"
+leaves="buffer close entropy http_token utf8_bytes"
 declare -A allowed=(
   [buffer]=""
-  [close]=""
+  [close]="utf8_bytes"
   [entropy]=""
   [http_token]=""
+  [utf8_bytes]=""
   [frame]="$leaves"
   [message]="$leaves frame"
   [extensions]="$leaves frame message"

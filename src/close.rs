@@ -1,6 +1,6 @@
 //! Close codes and close frame payloads (RFC 6455 §5.5.1, §7.4).
 
-use bytes::Bytes;
+use crate::utf8_bytes::Utf8Bytes;
 
 /// A close status code (RFC 6455 §7.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -57,18 +57,12 @@ impl core::fmt::Display for CloseCode {
     }
 }
 
-/// The content of a close frame: a status code and a UTF-8 reason (at most 123 bytes).
+/// The content of a close frame: a status code and a reason (at most 123 bytes of UTF-8,
+/// validated on receipt).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CloseFrame {
     /// The status code.
     pub code: CloseCode,
-    /// The reason, valid UTF-8 (checked on receipt).
-    pub reason: Bytes,
-}
-
-impl CloseFrame {
-    /// The reason as text. Received reasons were validated as UTF-8 on arrival.
-    pub fn reason_str(&self) -> &str {
-        core::str::from_utf8(&self.reason).unwrap_or("")
-    }
+    /// The reason, possibly empty.
+    pub reason: Utf8Bytes,
 }

@@ -1,7 +1,7 @@
 //! Sources of randomness for client mask keys and handshake keys.
 //!
 //! The crate never reaches for randomness on its own: a client connection is given an
-//! [`Entropy`] source. With the `std` feature, [`OsEntropy`] is a ready-made one.
+//! [`Entropy`] source. With the `std` feature, `OsEntropy` is a ready-made one.
 
 /// A source of unpredictable bytes (RFC 6455 §5.3 asks for a strong source of entropy:
 /// a peer must not be able to predict the next mask key).
@@ -16,44 +16,62 @@ impl<F: FnMut(&mut [u8]) + Send> Entropy for F {
     }
 }
 
-/// An entropy source seeded by the operating system (through `std`'s randomly keyed
-/// `RandomState`) that derives each output block as a keyed hash of a counter, so outputs
-/// reveal nothing about the key or about later outputs.
-#[cfg(feature = "std")]
-#[derive(Debug, Clone)]
+/// The operating system's random number generator (`getrandom`, `std` feature; not on
+/// wasm32-unknown-unknown, which has none: give a client your host's source there).
+///
+/// Each fill is one system call. A client connection draws mask keys in batches (64 frames'
+/// worth at a time), so the call's cost is shared across frames.
+///
+/// # Panics
+///
+/// `fill` panics if the operating system's generator fails, which it does not once the
+/// system has booted; there is no weaker source to fall back on.
+#[cfg(all(
+    feature = "std",
+    not(all(target_arch = "wasm32", target_os = "unknown"))
+))]
+#[derive(Debug, Clone, Default)]
 pub struct OsEntropy {
-    state: std::collections::hash_map::RandomState,
-    counter: u64,
+    _private: (),
 }
 
-#[cfg(feature = "std")]
+#[cfg(all(
+    feature = "std",
+    not(all(target_arch = "wasm32", target_os = "unknown"))
+))]
 impl OsEntropy {
-    /// A new source with a fresh OS-provided key.
+    /// The operating system's generator.
     pub fn new() -> Self {
-        Self {
-            state: std::collections::hash_map::RandomState::new(),
-            counter: 0,
-        }
+        Self::default()
     }
 }
 
-#[cfg(feature = "std")]
-impl Default for OsEntropy {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-#[cfg(feature = "std")]
+#[cfg(all(
+    feature = "std",
+    not(all(target_arch = "wasm32", target_os = "unknown"))
+))]
 impl Entropy for OsEntropy {
     fn fill(&mut self, dest: &mut [u8]) {
-        use core::hash::{BuildHasher, Hasher};
-        for chunk in dest.chunks_mut(8) {
-            let mut h = self.state.build_hasher();
-            h.write_u64(self.counter);
-            self.counter = self.counter.wrapping_add(1);
-            let block = h.finish().to_le_bytes();
-            chunk.copy_from_slice(&block[..chunk.len()]);
-        }
+        getrandom::fill(dest).expect("the operating system's random number generator failed");
+    }
+}
+
+#[cfg(all(
+    test,
+    feature = "std",
+    not(all(target_arch = "wasm32", target_os = "unknown"))
+))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn os_entropy_fills_every_byte_differently_each_time() {
+        let mut e = OsEntropy::new();
+        let (mut a, mut b) = ([0u8; 64], [0u8; 64]);
+        e.fill(&mut a);
+        e.fill(&mut b);
+        // 64 random bytes are all zero, or repeat, with probability 2^-512.
+        assert_ne!(a, [0u8; 64]);
+        assert_ne!(a, b);
     }
 }

@@ -45,7 +45,7 @@
 //! pump(&mut client, &mut server);
 //! while let Some(event) = server.next_event() {
 //!     match event.unwrap() {
-//!         Event::Text(text) => server.send_text(std::str::from_utf8(&text).unwrap()).unwrap(),
+//!         Event::Text(text) => server.send_text(&text).unwrap(), // text is a Utf8Bytes
 //!         other => panic!("unexpected {other:?}"),
 //!     }
 //! }
@@ -71,6 +71,7 @@ mod buffer;
 mod close;
 pub mod entropy;
 mod http_token;
+mod utf8_bytes;
 // The frame codec, message assembly, extensions, the handshake, the connection.
 mod connection;
 pub mod extensions;
@@ -87,6 +88,7 @@ pub use connection::{
     Config, Connection, Error, Event, ReceiveMode, Role, SendError, State, Transport,
 };
 pub use message::MessageKind;
+pub use utf8_bytes::Utf8Bytes;
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

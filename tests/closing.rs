@@ -27,7 +27,7 @@ fn client_initiated_close_then_server_closes_transport_first() {
     assert_eq!(client.send_text("late"), Err(SendError::Closed));
     let events = pump(&mut client, &mut server);
     assert!(
-        matches!(&events[..], [Ok(Event::Close(Some(f)))] if f.code == CloseCode::NORMAL && f.reason_str() == "bye")
+        matches!(&events[..], [Ok(Event::Close(Some(f)))] if f.code == CloseCode::NORMAL && f.reason.as_str() == "bye")
     );
     assert_eq!(server.state(), State::Closed);
     assert_eq!(

@@ -438,7 +438,7 @@ fn texts(events: Vec<Result<Event, Error>>) -> Vec<String> {
     let mut cur = Vec::new();
     for e in events {
         match e.expect("no error") {
-            Event::Text(t) => out.push(String::from_utf8(t.to_vec()).unwrap()),
+            Event::Text(t) => out.push(t.to_string()),
             Event::MessageStart { .. } => cur.clear(),
             Event::MessageChunk(c) => cur.extend_from_slice(&c),
             Event::MessageEnd => out.push(String::from_utf8(std::mem::take(&mut cur)).unwrap()),

@@ -126,7 +126,7 @@ fn send(conn: &mut Connection, m: &Message, ping: &[u8]) {
 
 fn message(event: Event) -> (MessageKind, Bytes) {
     match event {
-        Event::Text(data) => (MessageKind::Text, data),
+        Event::Text(text) => (MessageKind::Text, text.into_bytes()),
         Event::Binary(data) => (MessageKind::Binary, data),
         other => panic!("not a message: {other:?}"),
     }
@@ -360,7 +360,7 @@ fn chromium_client_with_our_server() {
             .unwrap_or_else(|| panic!("run {r}: no close frame\n{log}"))
             .unwrap_or_else(|| panic!("run {r}: a close frame without a code"));
         assert_eq!(frame.code, CloseCode::NORMAL, "run {r}");
-        assert_eq!(frame.reason_str(), "bye from chromium ✓", "run {r}");
+        assert_eq!(frame.reason.as_str(), "bye from chromium ✓", "run {r}");
     }
 
     // And the browser saw each close handshake complete: our answer carried its code, and the

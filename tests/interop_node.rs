@@ -345,14 +345,14 @@ fn our_server_run(combo: &Combination) {
         .unwrap_or_else(|| panic!("{ws}: no close frame"))
         .unwrap_or_else(|| panic!("{ws}: a close frame without a code"));
     assert_eq!(frame.code, CloseCode(4001), "{ws}");
-    assert_eq!(frame.reason_str(), "client done ✓", "{ws}");
+    assert_eq!(frame.reason.as_str(), "client done ✓", "{ws}");
     assert_eq!(line(&out, "CLOSE "), Some("4001"), "{ws}:\n{out}");
 }
 
 /// The kind and payload of a data message event.
 fn message(event: Event) -> (MessageKind, Bytes) {
     match event {
-        Event::Text(data) => (MessageKind::Text, data),
+        Event::Text(text) => (MessageKind::Text, text.into_bytes()),
         Event::Binary(data) => (MessageKind::Binary, data),
         other => panic!("not a message: {other:?}"),
     }
@@ -498,7 +498,7 @@ fn our_client_run(combo: &Combination) {
         .unwrap_or_else(|| panic!("{ws}: no close frame"))
         .unwrap_or_else(|| panic!("{ws}: a close frame without a code"));
     assert_eq!(frame.code, CloseCode(4002), "{ws}");
-    assert_eq!(frame.reason_str(), "sansws client done ✓", "{ws}");
+    assert_eq!(frame.reason.as_str(), "sansws client done ✓", "{ws}");
 }
 
 #[test]

@@ -300,7 +300,12 @@ fn our_client_with_their_server() {
                 conn.send(*k, d).unwrap();
                 next += 1;
             }
-            Event::Text(t) | Event::Binary(t) => {
+            Event::Text(_) | Event::Binary(_) => {
+                let t = match ev {
+                    Event::Text(text) => text.into_bytes(),
+                    Event::Binary(data) => data,
+                    _ => unreachable!(),
+                };
                 assert_eq!(
                     &t[..],
                     &expected[echoed].1[..],

@@ -65,7 +65,7 @@ fn received(events: Vec<Result<Event, sansws::Error>>) -> Vec<Sent> {
     let mut streaming: Option<(MessageKind, Vec<u8>)> = None;
     for ev in events {
         match ev.expect("no error") {
-            Event::Text(t) => out.push(Sent::Message(MessageKind::Text, t.to_vec())),
+            Event::Text(t) => out.push(Sent::Message(MessageKind::Text, t.as_bytes().to_vec())),
             Event::Binary(b) => out.push(Sent::Message(MessageKind::Binary, b.to_vec())),
             Event::MessageStart { kind } => streaming = Some((kind, Vec::new())),
             Event::MessageChunk(c) => streaming.as_mut().expect("started").1.extend_from_slice(&c),

@@ -96,7 +96,7 @@ pub fn echo(conn: &mut Connection, event: Event) {
             let _ = conn.accept(sansws::handshake::AcceptOptions::new());
         }
         Event::Text(text) => {
-            let _ = conn.send(sansws::MessageKind::Text, &text);
+            let _ = conn.send_text(&text);
         }
         Event::Binary(data) => {
             let _ = conn.send_binary(&data);

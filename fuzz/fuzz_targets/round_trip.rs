@@ -112,7 +112,7 @@ fuzz_target!(|input: Input| {
         pos += n;
         while let Some(ev) = rx.next_event() {
             match ev.expect("what was sent correctly is received without error") {
-                Event::Text(t) => got.push(Got::Message(MessageKind::Text, t.to_vec())),
+                Event::Text(t) => got.push(Got::Message(MessageKind::Text, t.as_bytes().to_vec())),
                 Event::Binary(b) => got.push(Got::Message(MessageKind::Binary, b.to_vec())),
                 Event::Ping(p) => got.push(Got::Ping(p.to_vec())),
                 Event::MessageStart { kind } => current = Some((kind, Vec::new())),

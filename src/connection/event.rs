@@ -7,6 +7,7 @@ use bytes::Bytes;
 use crate::close::CloseFrame;
 use crate::handshake::RefusedResponse;
 use crate::message::MessageKind;
+use crate::utf8_bytes::Utf8Bytes;
 
 /// One thing the peer said.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,10 +26,15 @@ pub enum Event {
     /// Client: the server refused the upgrade with another status (a redirect, 401, 404, ...).
     /// The connection is over; [`transport`](crate::Connection::transport) says to close.
     Refused(Box<RefusedResponse>),
-    /// A whole text message ([`ReceiveMode::Message`](crate::ReceiveMode::Message)); the
-    /// bytes are valid UTF-8 (checked as they arrived).
-    Text(Bytes),
-    /// A whole binary message ([`ReceiveMode::Message`](crate::ReceiveMode::Message)).
+    /// A whole text message ([`ReceiveMode::Message`](crate::ReceiveMode::Message)), validated
+    /// as UTF-8: read it as a `&str` ([`Utf8Bytes::as_str`], or through `Deref`) at no cost.
+    ///
+    /// A message that arrived in one frame is a view of the receive buffer it was split from
+    /// (no copy), and keeps that buffer's allocation alive until it is dropped: copy what you
+    /// keep for long (a chat backlog), or the allocation stays pinned.
+    Text(Utf8Bytes),
+    /// A whole binary message ([`ReceiveMode::Message`](crate::ReceiveMode::Message)). Like
+    /// [`Text`](Self::Text), a view that pins the receive buffer it was split from.
     Binary(Bytes),
     /// A data message begins ([`ReceiveMode::Stream`](crate::ReceiveMode::Stream)).
     MessageStart {

@@ -104,7 +104,10 @@ impl Connection {
     }
 
     /// [`client`](Self::client) with mask keys from [`OsEntropy`](crate::entropy::OsEntropy).
-    #[cfg(feature = "std")]
+    #[cfg(all(
+        feature = "std",
+        not(all(target_arch = "wasm32", target_os = "unknown"))
+    ))]
     pub fn client_with_os_entropy(config: Config) -> Self {
         Self::client(config, Box::new(crate::entropy::OsEntropy::new()))
     }

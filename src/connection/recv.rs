@@ -16,8 +16,8 @@ use crate::close::{CloseCode, CloseFrame};
 use crate::extensions::{Decoded, ExtensionError};
 use crate::frame::{apply_mask, decode_header, FrameHeader, OpCode, MAX_CONTROL_PAYLOAD};
 use crate::message::assembler::Assembler;
-use crate::message::utf8::valid_whole;
 use crate::message::MessageKind;
+use crate::utf8_bytes::Utf8Bytes;
 
 /// Where the decoder is within the current frame.
 #[derive(Debug)]
@@ -235,17 +235,15 @@ impl Connection {
             && !self.rx.assembler.is_transformed();
         if hold && self.rx.buf.len() >= len {
             // The whole single-frame message is here (the common case for small messages):
-            // unmask, validate and hand it out in one step. This repeats the end of
-            // `continue_held` on purpose, validating the text in one call instead of
-            // incrementally.
+            // unmask and hand it out in one step. This repeats the end of `continue_held` on
+            // purpose: text is validated once, whole, by `message_event` (no incremental
+            // check is needed when nothing was handed out before).
             let mut payload = self.rx.buf.split_to(len);
             if let Some(key) = header.mask {
                 apply_mask(&mut payload, key, 0);
             }
-            let asm = &mut self.rx.assembler;
-            asm.check_whole_text(&payload)?;
-            let kind = asm.finish()?;
-            return Ok(Progress::Event(message_event(kind, payload.freeze())));
+            let kind = self.rx.assembler.finish()?;
+            return Ok(Progress::Event(message_event(kind, payload.freeze())?));
         }
         if hold && self.rx.buf.capacity() < len {
             // Make room for the frame in the allocation we already own, if it is big enough,
@@ -313,7 +311,7 @@ impl Connection {
         let payload = self.rx.buf.split_to(len).freeze();
         self.rx.frame = FrameState::Header;
         let kind = self.rx.assembler.finish()?;
-        Ok(Progress::Event(message_event(kind, payload)))
+        Ok(Progress::Event(message_event(kind, payload)?))
     }
 
     /// A passing frame: what arrived is split off, unmasked, and handed to the extension's
@@ -414,7 +412,7 @@ impl Connection {
                     return Ok(Some(message_event(
                         kind,
                         asm.take_gathered(self.config.buffer_keep),
-                    )));
+                    )?));
                 }
                 Ok(None)
             }
@@ -500,7 +498,7 @@ impl Connection {
             let kind = asm.finish()?;
             return Ok(Progress::Event(match (mode, chunk) {
                 (ReceiveMode::Message, _) => {
-                    message_event(kind, asm.take_gathered(self.config.buffer_keep))
+                    message_event(kind, asm.take_gathered(self.config.buffer_keep))?
                 }
                 (ReceiveMode::Stream, Some(chunk)) => {
                     self.rx.end_owed = true;
@@ -558,11 +556,17 @@ fn check_progress(decoded: &Decoded, produced: usize, given: usize) -> Result<()
     }
 }
 
-fn message_event(kind: MessageKind, payload: Bytes) -> Event {
-    match kind {
-        MessageKind::Text => Event::Text(payload),
+/// A whole message as an event. Text becomes a [`Utf8Bytes`], whose constructor validates
+/// it: the one check for a message that arrived whole, and a second, whole-message check
+/// (which cannot fail) for text already validated piece by piece as it arrived, since a
+/// `&str` view without `unsafe` needs a validating constructor.
+fn message_event(kind: MessageKind, payload: Bytes) -> Result<Event, Error> {
+    Ok(match kind {
+        MessageKind::Text => {
+            Event::Text(Utf8Bytes::try_from(payload).map_err(|_| Error::InvalidUtf8)?)
+        }
         MessageKind::Binary => Event::Binary(payload),
-    }
+    })
 }
 
 /// Parses and checks a close frame payload (RFC 6455 §5.5.1, §7.4).
@@ -575,10 +579,7 @@ fn parse_close(payload: Bytes) -> Result<Option<CloseFrame>, Error> {
             if !CloseCode(code).is_valid_on_wire() {
                 return Err(Error::InvalidCloseCode(code));
             }
-            let reason = payload.slice(2..);
-            if !valid_whole(&reason) {
-                return Err(Error::InvalidUtf8);
-            }
+            let reason = Utf8Bytes::try_from(payload.slice(2..)).map_err(|_| Error::InvalidUtf8)?;
             Ok(Some(CloseFrame {
                 code: CloseCode(code),
                 reason,

@@ -57,7 +57,7 @@ pub fn echo_device(input: &[u8], out: &mut [u8]) -> usize {
         conn.receive(piece);
         while let Some(event) = conn.next_event() {
             let _ = match event {
-                Ok(Event::Text(t)) => conn.send(sansws::MessageKind::Text, &t),
+                Ok(Event::Text(t)) => conn.send_text(&t),
                 Ok(Event::Binary(b)) => conn.send_binary(&b),
                 _ => Ok(()),
             };
