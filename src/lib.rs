@@ -53,10 +53,19 @@
 //! assert_eq!(client.next_event(), Some(Ok(Event::Text("hello".into()))));
 //! ```
 //!
-//! Where to go next: [`Connection`] for the whole API, [`handshake`] for running the opening
-//! handshake separately (HTTP/1.1, or extended CONNECT over HTTP/2 and HTTP/3),
-//! [`extensions::deflate`] for permessage-deflate, and `docs/integration.md` in the
-//! repository for driving a connection from an event loop.
+//! Where to go next:
+//! - the [guide]: driving a connection from an event loop, what to call in what order, and
+//!   what happens if you don't;
+//! - [`Connection`] for the whole API, [`Event`] for what it hands out (text as [`Utf8Bytes`],
+//!   validated, readable as a `&str` for free);
+//! - [`handshake`] for running the opening handshake separately (HTTP/1.1, or extended
+//!   CONNECT over HTTP/2 and HTTP/3);
+//! - [`extensions::deflate`] for permessage-deflate (mind its memory cost with context
+//!   takeover, stated there).
+//!
+//! Features: `std` (default: [`entropy::OsEntropy`], `std::error::Error` impls), `deflate`
+//! (default: permessage-deflate on miniz_oxide), `arbitrary` (`Arbitrary` impls for fuzzing
+//! your integration).
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

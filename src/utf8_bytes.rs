@@ -13,8 +13,10 @@ use core::fmt;
 use core::ops::Deref;
 use core::str::Utf8Error;
 
-/// A UTF-8 string sharing its bytes with the buffer it came from: cheap to clone (a reference
-/// count), free to read as a [`str`] ([`as_str`](Self::as_str), or through `Deref`).
+/// Validated UTF-8 text that shares its bytes with the buffer it came from.
+///
+/// Cheap to clone (a reference count), free to read as a [`str`]
+/// ([`as_str`](Self::as_str), or through `Deref`).
 ///
 /// [`Event::Text`](crate::Event::Text) carries one: its bytes were validated as they arrived,
 /// so reading the text costs nothing more, and echoing it is

@@ -18,8 +18,10 @@ pub enum ReceiveMode {
     Stream,
 }
 
-/// Connection settings. Start from [`Config::default`] and change what you need; each setter
-/// is named after the setting and returns the changed configuration:
+/// Connection settings: limits, receive mode, automatic replies, timers, buffer memory.
+///
+/// Start from [`Config::default`] and change what you need; each setter is named after the
+/// setting and returns the changed configuration:
 ///
 /// ```
 /// use std::time::Duration;

@@ -7,9 +7,10 @@ use crate::frame::HeaderDecodeError;
 use crate::handshake::HandshakeError;
 use crate::message::MessageError;
 
-/// Why the connection failed. Each variant maps to the close code sent to the peer
-/// ([`Error::close_code`]); the close frame is sent once, and the connection then refuses
-/// further input. Three kinds send no close frame: the transport ended
+/// Why the connection failed, each reason with the close code that answers it.
+///
+/// The close code ([`Error::close_code`]) goes to the peer in a close frame, sent once, and the
+/// connection then refuses further input. Three kinds send no close frame: the transport ended
 /// ([`UnexpectedEof`](Self::UnexpectedEof)), the peer fell silent
 /// ([`KeepaliveTimeout`](Self::KeepaliveTimeout)), both of which also discard pending output
 /// since nothing more can reach the peer, and the opening handshake failed

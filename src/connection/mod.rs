@@ -26,11 +26,12 @@ use send::{Masking, Sender};
 use timer::Timers;
 use upgrade::Phase;
 
-/// A WebSocket connection, from the first byte of the opening handshake (with
-/// [`server_upgrade`](Self::server_upgrade) / [`client_upgrade`](Self::client_upgrade)) or from
+/// A WebSocket connection, either role: bytes in, events and bytes out.
+///
+/// It starts at the first byte of the opening handshake (with
+/// [`server_upgrade`](Self::server_upgrade) / [`client_upgrade`](Self::client_upgrade)) or at
 /// the first frame after a handshake run elsewhere ([`server`](Self::server) /
-/// [`client`](Self::client) and [`after_handshake`](Self::after_handshake)): bytes in, events
-/// and bytes out.
+/// [`client`](Self::client) and [`after_handshake`](Self::after_handshake)).
 ///
 /// It is driven from outside: [`receive`](Self::receive) gives it bytes,
 /// [`next_event`](Self::next_event) decodes them into [`Event`]s (answering pings and closes as

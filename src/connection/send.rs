@@ -323,7 +323,9 @@ impl Connection {
     }
 
     /// Starts (or, after the peer's close, completes) the close handshake with `code` and a
-    /// UTF-8 `reason` of at most 123 bytes. Nothing may be sent after it.
+    /// UTF-8 `reason` of at most 123 bytes: it queues the close frame, like the `send_*`
+    /// methods, and closes nothing itself; [`transport`](Self::transport) says when to close
+    /// the transport. Nothing may be sent after it.
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SendError> {
         self.check_can_send()?;
         if !code.is_valid_on_wire() {

@@ -23,8 +23,8 @@ pub struct HeaderError {
     pub offset: usize,
     /// What was expected there.
     pub reason: &'static str,
-    /// Which header line the problem is in, counting from 0, when several were parsed
-    /// together by [`parse_extension_headers`] (0 for [`parse_extensions`]).
+    /// Which header line the problem is in, counting from 0, when the field was sent on
+    /// several lines (they form one list).
     pub header: usize,
 }
 

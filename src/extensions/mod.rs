@@ -1,6 +1,8 @@
-//! WebSocket extensions: the `Sec-WebSocket-Extensions` header grammar, the interface through
-//! which an extension negotiates in the opening handshake and transforms frames afterwards,
-//! and permessage-deflate, the one extension that matters in practice.
+//! WebSocket extensions: the extension interface, and permessage-deflate.
+//!
+//! The interface is how an extension negotiates in the opening handshake (through the
+//! `Sec-WebSocket-Extensions` header, whose grammar the crate reads and writes) and transforms
+//! frames afterwards; permessage-deflate is the one extension that matters in practice.
 //!
 //! Two traits split the two lifetimes of an extension:
 //! - [`ExtensionNegotiator`] lives in the configuration and speaks in the handshake: it writes

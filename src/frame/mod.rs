@@ -2,7 +2,7 @@
 //!
 //! This layer knows bytes, not rules about sequences of frames: it decodes and encodes one
 //! header, and XORs payloads with a mask key. Which frames may follow which, and what a
-//! frame means, is decided in [`crate::message`] and [`crate::connection`].
+//! frame means, is decided by the layers above (message assembly, the connection).
 
 mod header;
 mod mask;
