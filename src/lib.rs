@@ -57,7 +57,7 @@
 //! - the [guide]: driving a connection from an event loop, what to call in what order, and
 //!   what happens if you don't;
 //! - [`Connection`] for the whole API, [`Event`] for what it hands out (text as [`Utf8Bytes`],
-//!   validated, readable as a `&str` for free);
+//!   validated, readable as a `&str` without copying);
 //! - [`handshake`] for running the opening handshake separately (HTTP/1.1, or extended
 //!   CONNECT over HTTP/2 and HTTP/3);
 //! - [`extensions::deflate`] for permessage-deflate (mind its memory cost with context
@@ -97,7 +97,7 @@ pub use connection::{
     Config, Connection, Error, Event, ReceiveMode, Role, SendError, State, Transport,
 };
 pub use message::MessageKind;
-pub use utf8_bytes::Utf8Bytes;
+pub use utf8_bytes::{Utf8Bytes, Utf8Error};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

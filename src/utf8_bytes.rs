@@ -1,22 +1,26 @@
-//! Received text as the connection hands it out: bytes validated as UTF-8 once, viewed as a
-//! `str` without copying and without validating again.
+//! Received text as the connection hands it out: bytes validated as UTF-8 as they arrived,
+//! viewed as a `str` without copying.
 //!
-//! An O(1) `&str` over shared bytes needs one line of `unsafe` (`from_utf8_unchecked`), which
-//! this crate forbids; `bytestring` (maintained with actix) holds that line behind a
-//! constructor that validates, so the type wraps it rather than exposing it.
+//! A `&str` over shared bytes needs `from_utf8_unchecked` (`unsafe`, which this crate forbids)
+//! or a validating conversion. The bytes are validated once on receipt by simdutf8, and every
+//! `&str` view is made by simdutf8's validating conversion again: a SIMD pass over the text
+//! per view, instead of core's slower validator on every received message (measured in
+//! docs/performance.md). Length and bytes need no view.
 
 use alloc::string::String;
 use bytes::Bytes;
-use bytestring::ByteString;
 use core::borrow::Borrow;
 use core::fmt;
+use core::hash::{Hash, Hasher};
 use core::ops::Deref;
-use core::str::Utf8Error;
 
 /// Validated UTF-8 text that shares its bytes with the buffer it came from.
 ///
-/// Cheap to clone (a reference count), free to read as a [`str`]
-/// ([`as_str`](Self::as_str), or through `Deref`).
+/// Cheap to clone (a reference count). Reading it as a [`str`] ([`as_str`](Self::as_str), or
+/// through `Deref`) costs one SIMD validation pass over the text (the crate forbids the
+/// `unsafe` that would skip it): take the `&str` once and keep it rather than calling `str`
+/// methods on the `Utf8Bytes` repeatedly. [`len`](Self::len) and
+/// [`as_bytes`](Self::as_bytes) cost nothing.
 ///
 /// [`Event::Text`](crate::Event::Text) carries one: its bytes were validated as they arrived,
 /// so reading the text costs nothing more, and echoing it is
@@ -30,28 +34,64 @@ use core::str::Utf8Error;
 /// assert_eq!(text, "héllo");
 /// assert!(Utf8Bytes::try_from(bytes::Bytes::from_static(b"\xff")).is_err());
 /// ```
-#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Utf8Bytes(ByteString);
+/// Invariant: the bytes are valid UTF-8 (every constructor validates or takes a `str`).
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Utf8Bytes(Bytes);
+
+/// Not valid UTF-8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Utf8Error;
+
+impl fmt::Display for Utf8Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("invalid UTF-8")
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for Utf8Error {}
 
 impl Utf8Bytes {
     /// An empty string.
     pub const fn new() -> Self {
-        Self(ByteString::new())
+        Self(Bytes::new())
     }
 
     /// A string over static text, without copying.
     pub const fn from_static(text: &'static str) -> Self {
-        Self(ByteString::from_static(text))
+        Self(Bytes::from_static(text.as_bytes()))
     }
 
-    /// The text.
+    /// Bytes the crate validated as UTF-8 already.
+    pub(crate) fn from_validated(bytes: Bytes) -> Self {
+        debug_assert!(simdutf8::basic::from_utf8(&bytes).is_ok());
+        Self(bytes)
+    }
+
+    /// The text: one SIMD validation pass over it (see the type's documentation).
     pub fn as_str(&self) -> &str {
+        // Cannot fail: the bytes are valid UTF-8 (the type's invariant).
+        simdutf8::basic::from_utf8(&self.0).unwrap_or_default()
+    }
+
+    /// The length in bytes, without validating.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the text is empty, without validating.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The bytes, without validating.
+    pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }
 
     /// The bytes, shared, not copied.
     pub fn into_bytes(self) -> Bytes {
-        self.0.into_bytes()
+        self.0
     }
 }
 
@@ -59,25 +99,32 @@ impl Deref for Utf8Bytes {
     type Target = str;
 
     fn deref(&self) -> &str {
-        &self.0
+        self.as_str()
     }
 }
 
 impl AsRef<str> for Utf8Bytes {
     fn as_ref(&self) -> &str {
-        &self.0
+        self.as_str()
     }
 }
 
 impl AsRef<[u8]> for Utf8Bytes {
     fn as_ref(&self) -> &[u8] {
-        self.0.as_bytes()
+        &self.0
     }
 }
 
 impl Borrow<str> for Utf8Bytes {
     fn borrow(&self) -> &str {
-        &self.0
+        self.as_str()
+    }
+}
+
+/// Hashes as the `str` it holds (as `Borrow<str>` requires).
+impl Hash for Utf8Bytes {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state)
     }
 }
 
@@ -90,7 +137,7 @@ impl From<&'static str> for Utf8Bytes {
 /// Takes over the string's allocation, without copying.
 impl From<String> for Utf8Bytes {
     fn from(text: String) -> Self {
-        Self(ByteString::from(text))
+        Self(Bytes::from(text))
     }
 }
 
@@ -99,7 +146,10 @@ impl TryFrom<Bytes> for Utf8Bytes {
     type Error = Utf8Error;
 
     fn try_from(bytes: Bytes) -> Result<Self, Utf8Error> {
-        ByteString::try_from(bytes).map(Self)
+        match simdutf8::basic::from_utf8(&bytes) {
+            Ok(_) => Ok(Self(bytes)),
+            Err(_) => Err(Utf8Error),
+        }
     }
 }
 
@@ -163,6 +213,7 @@ mod tests {
         let ptr = bytes.as_ptr();
         let text = Utf8Bytes::try_from(bytes).unwrap();
         assert_eq!(text.as_str().as_ptr(), ptr);
+        assert_eq!(text.len(), "κόσμε".len());
         assert_eq!(text.clone().into_bytes().as_ptr(), ptr);
         let owned = "owned".to_string();
         let ptr = owned.as_ptr();

@@ -27,7 +27,7 @@ pub enum Event {
     /// The connection is over; [`transport`](crate::Connection::transport) says to close.
     Refused(Box<RefusedResponse>),
     /// A whole text message ([`ReceiveMode::Message`](crate::ReceiveMode::Message)), validated
-    /// as UTF-8: read it as a `&str` ([`Utf8Bytes::as_str`], or through `Deref`) at no cost.
+    /// as UTF-8: read it as a `&str` ([`Utf8Bytes::as_str`], or through `Deref`), one SIMD pass.
     ///
     /// A message that arrived in one frame is a view of the receive buffer it was split from
     /// (no copy), and keeps that buffer's allocation alive until it is dropped: copy what you

@@ -235,15 +235,17 @@ impl Connection {
             && !self.rx.assembler.is_transformed();
         if hold && self.rx.buf.len() >= len {
             // The whole single-frame message is here (the common case for small messages):
-            // unmask and hand it out in one step. This repeats the end of `continue_held` on
-            // purpose: text is validated once, whole, by `message_event` (no incremental
-            // check is needed when nothing was handed out before).
+            // unmask, validate and hand it out in one step. This repeats the end of
+            // `continue_held` on purpose, validating the text in one call instead of
+            // incrementally.
             let mut payload = self.rx.buf.split_to(len);
             if let Some(key) = header.mask {
                 apply_mask(&mut payload, key, 0);
             }
-            let kind = self.rx.assembler.finish()?;
-            return Ok(Progress::Event(message_event(kind, payload.freeze())?));
+            let asm = &mut self.rx.assembler;
+            asm.check_whole_text(&payload)?;
+            let kind = asm.finish()?;
+            return Ok(Progress::Event(message_event(kind, payload.freeze())));
         }
         if hold && self.rx.buf.capacity() < len {
             // Make room for the frame in the allocation we already own, if it is big enough,
@@ -311,7 +313,7 @@ impl Connection {
         let payload = self.rx.buf.split_to(len).freeze();
         self.rx.frame = FrameState::Header;
         let kind = self.rx.assembler.finish()?;
-        Ok(Progress::Event(message_event(kind, payload)?))
+        Ok(Progress::Event(message_event(kind, payload)))
     }
 
     /// A passing frame: what arrived is split off, unmasked, and handed to the extension's
@@ -412,7 +414,7 @@ impl Connection {
                     return Ok(Some(message_event(
                         kind,
                         asm.take_gathered(self.config.buffer_keep),
-                    )?));
+                    )));
                 }
                 Ok(None)
             }
@@ -498,7 +500,7 @@ impl Connection {
             let kind = asm.finish()?;
             return Ok(Progress::Event(match (mode, chunk) {
                 (ReceiveMode::Message, _) => {
-                    message_event(kind, asm.take_gathered(self.config.buffer_keep))?
+                    message_event(kind, asm.take_gathered(self.config.buffer_keep))
                 }
                 (ReceiveMode::Stream, Some(chunk)) => {
                     self.rx.end_owed = true;
@@ -556,17 +558,12 @@ fn check_progress(decoded: &Decoded, produced: usize, given: usize) -> Result<()
     }
 }
 
-/// A whole message as an event. Text becomes a [`Utf8Bytes`], whose constructor validates
-/// it: the one check for a message that arrived whole, and a second, whole-message check
-/// (which cannot fail) for text already validated piece by piece as it arrived, since a
-/// `&str` view without `unsafe` needs a validating constructor.
-fn message_event(kind: MessageKind, payload: Bytes) -> Result<Event, Error> {
-    Ok(match kind {
-        MessageKind::Text => {
-            Event::Text(Utf8Bytes::try_from(payload).map_err(|_| Error::InvalidUtf8)?)
-        }
+/// A whole message as an event; text was validated as it arrived.
+fn message_event(kind: MessageKind, payload: Bytes) -> Event {
+    match kind {
+        MessageKind::Text => Event::Text(Utf8Bytes::from_validated(payload)),
         MessageKind::Binary => Event::Binary(payload),
-    })
+    }
 }
 
 /// Parses and checks a close frame payload (RFC 6455 §5.5.1, §7.4).

@@ -3,7 +3,7 @@
 
 use bytes::{Bytes, BytesMut};
 
-use super::utf8::Utf8Validator;
+use super::utf8::{valid_whole, Utf8Validator};
 use super::{MessageError as Error, MessageKind};
 use crate::buffer::RetainedBuf;
 use crate::frame::OpCode;
@@ -75,6 +75,18 @@ impl Assembler {
                 kind: MessageKind::Text,
                 ..
             }) => self.utf8.feed(data).map_err(|_| Error::InvalidUtf8),
+            _ => Ok(()),
+        }
+    }
+
+    /// Validates a whole message's content at once, if the message is text (nothing of it
+    /// was validated before).
+    pub fn check_whole_text(&mut self, data: &[u8]) -> Result<(), Error> {
+        match self.current {
+            Some(Current {
+                kind: MessageKind::Text,
+                ..
+            }) if !valid_whole(data) => Err(Error::InvalidUtf8),
             _ => Ok(()),
         }
     }
@@ -199,9 +211,13 @@ mod tests {
             "ends inside a code point"
         );
         asm.begin(MessageKind::Text, false);
-        assert_eq!(asm.check_text(b"\xff"), Err(Error::InvalidUtf8));
+        assert_eq!(asm.check_whole_text(b"\xff"), Err(Error::InvalidUtf8));
         asm.begin(MessageKind::Binary, false);
-        assert_eq!(asm.check_text(b"\xff"), Ok(()), "binary is not checked");
+        assert_eq!(
+            asm.check_whole_text(b"\xff"),
+            Ok(()),
+            "binary is not checked"
+        );
     }
 
     #[test]
