@@ -157,25 +157,67 @@ impl Pattern {
     }
 }
 
+/// Bytes waiting to be written. The buffer keeps its length between messages and only the
+/// part up to `end` is live, so that writing the next frame into it does not zero a megabyte
+/// first.
+#[derive(Default)]
+struct Output {
+    buf: Vec<u8>,
+    end: usize,
+    written: usize,
+}
+
+impl Output {
+    /// `n` more bytes at the end of what waits, to be filled by the caller.
+    fn append(&mut self, n: usize) -> &mut [u8] {
+        let start = self.end;
+        self.end += n;
+        if self.buf.len() < self.end {
+            self.buf.resize(self.end, 0);
+        }
+        &mut self.buf[start..self.end]
+    }
+
+    fn pending(&self) -> &[u8] {
+        &self.buf[self.written..self.end]
+    }
+
+    fn advance(&mut self, n: usize) {
+        self.written += n;
+        if self.written == self.end {
+            self.written = 0;
+            self.end = 0;
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.end == 0
+    }
+}
+
 /// Appends a client frame (FIN set, masked with a fresh random key) holding `payload` to
 /// `out`; the first `STAMP` bytes of the payload are replaced by `stamp`.
-fn push_frame(out: &mut Vec<u8>, opcode: u8, payload: &[u8], stamp: impl Fn(usize) -> u8) {
+fn push_frame(out: &mut Output, opcode: u8, payload: &[u8], stamp: impl Fn(usize) -> u8) {
     let len = payload.len();
-    out.push(0x80 | opcode);
+    let mut header = [0u8; 14];
+    header[0] = 0x80 | opcode;
+    let mut at = 2;
     if len < 126 {
-        out.push(0x80 | len as u8);
+        header[1] = 0x80 | len as u8;
     } else if len <= 0xffff {
-        out.push(0x80 | 126);
-        out.extend_from_slice(&(len as u16).to_be_bytes());
+        header[1] = 0x80 | 126;
+        header[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+        at = 4;
     } else {
-        out.push(0x80 | 127);
-        out.extend_from_slice(&(len as u64).to_be_bytes());
+        header[1] = 0x80 | 127;
+        header[2..10].copy_from_slice(&(len as u64).to_be_bytes());
+        at = 10;
     }
     let key = fastrand::u32(..).to_ne_bytes();
-    out.extend_from_slice(&key);
-    let start = out.len();
-    out.resize(start + len, 0);
-    let dst = &mut out[start..];
+    header[at..at + 4].copy_from_slice(&key);
+    let frame = out.append(at + 4 + len);
+    frame[..at + 4].copy_from_slice(&header[..at + 4]);
+    let dst = &mut frame[at + 4..];
     // Eight bytes at a time, so that the compiler vectorizes the masking.
     let wide = u64::from_ne_bytes([
         key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
@@ -242,9 +284,8 @@ struct Conn {
     socket: TcpStream,
     phase: Phase,
     active: bool,
-    /// Bytes to write, from `written` on.
-    out: Vec<u8>,
-    written: usize,
+    /// Bytes waiting for the socket.
+    out: Output,
     /// The opening handshake's response, until its blank line.
     response: Vec<u8>,
     accept: String,
@@ -301,22 +342,20 @@ impl Conn {
                  Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n",
                 self.socket.peer_addr().map_err(|e| e.to_string())?
             );
-            self.out.extend_from_slice(request.as_bytes());
+            self.out
+                .append(request.len())
+                .copy_from_slice(request.as_bytes());
             self.phase = Phase::Handshaking;
         }
         loop {
-            while self.written < self.out.len() {
-                match self.socket.write(&self.out[self.written..]) {
+            while !self.out.is_empty() {
+                match self.socket.write(self.out.pending()) {
                     Ok(0) => return Err("write returned 0".into()),
-                    Ok(n) => self.written += n,
+                    Ok(n) => self.out.advance(n),
                     Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                     Err(e) if e.kind() == ErrorKind::Interrupted => {}
                     Err(e) => return Err(format!("write: {e}")),
                 }
-            }
-            if self.written == self.out.len() {
-                self.out.clear();
-                self.written = 0;
             }
             let n = match self.socket.read(scratch) {
                 Ok(0) => return Err("the server closed the connection".into()),
@@ -342,7 +381,7 @@ impl Conn {
             if !data.is_empty() {
                 self.frames(data, pattern, totals)?;
             }
-            if n < scratch.len() && self.written == self.out.len() {
+            if n < scratch.len() && self.out.is_empty() {
                 return Ok(());
             }
         }
@@ -568,8 +607,7 @@ impl Load {
                     socket,
                     phase: Phase::Connecting,
                     active: i >= o.idle,
-                    out: Vec::new(),
-                    written: 0,
+                    out: Output::default(),
                     response: Vec::new(),
                     accept: String::new(),
                     reader: Reader::new(),
@@ -710,8 +748,7 @@ mod tests {
             socket: TcpStream::from_std(client),
             phase: Phase::Open,
             active: true,
-            out: Vec::new(),
-            written: 0,
+            out: Output::default(),
             response: Vec::new(),
             accept: String::new(),
             reader: Reader::new(),
