@@ -35,6 +35,7 @@
 #   BENCH_E2E_PORTS     first and last port to use ("9301 9399")
 #   BENCH_E2E_PIN       1 to pin server and load generator to different cores (1)
 #   BENCH_E2E_OUT       directory for raw results and server logs (a new temporary one)
+#   BENCH_E2E_REPORT_FROM  a results.tsv of an earlier run: print its report, measure nothing
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -63,9 +64,12 @@ if (( $(ulimit -n) < idle + 1000 )); then
     exit 1
 fi
 
-echo "building (release)..." >&2
-cargo build --release --quiet --example tokio_echo --example mio_echo
-cargo build --release --quiet --manifest-path benches/e2e/Cargo.toml
+report_from=${BENCH_E2E_REPORT_FROM:-}
+if [[ -z $report_from ]]; then
+    echo "building (release)..." >&2
+    cargo build --release --quiet --example tokio_echo --example mio_echo
+    cargo build --release --quiet --manifest-path benches/e2e/Cargo.toml
+fi
 target=$(cargo metadata --format-version 1 --no-deps | grep -o '"target_directory":"[^"]*"' | cut -d'"' -f4)
 e2e_target=$(cargo metadata --format-version 1 --no-deps --manifest-path benches/e2e/Cargo.toml \
     | grep -o '"target_directory":"[^"]*"' | cut -d'"' -f4)
@@ -122,8 +126,8 @@ stop_server() {
 }
 trap stop_server EXIT
 
-results=$out/results.tsv
-printf 'round\tcase\tserver\tmsg_per_s\tbytes_per_s\tpeak_rss_kib\tserver_cpu\tloadgen_cpu\tserver_us_per_msg\tloadgen_us_per_msg\n' >"$results"
+results=${report_from:-$out/results.tsv}
+[[ -n $report_from ]] || printf 'round\tcase\tserver\tmsg_per_s\tbytes_per_s\tpeak_rss_kib\tserver_cpu\tloadgen_cpu\tserver_us_per_msg\tloadgen_us_per_msg\n' >"$results"
 
 # run_one ROUND CASE SERVER: one measurement, appended to $results.
 run_one() {
@@ -171,6 +175,7 @@ run_one() {
         "$(field server_us_per_msg)" "$(field loadgen_cpu)" >&2
 }
 
+[[ -n $report_from ]] && runs=0
 for (( round = 1; round <= runs; round++ )); do
     echo "round $round of $runs" >&2
     for case in "${cases[@]}"; do
@@ -251,14 +256,30 @@ model=$(lscpu | sed -n 's/^Model name: *//p' | head -n 1)
                 print row
             }
 
-            print "\nServer CPU time per message in µs (median), and its share of a core / the load generator'"'"'s share:\n"
+            print "\nServer CPU time per message in µs (median; user + system, from /proc/PID/stat), and in brackets"
+            print "the ratio to the cheapest peer. Unlike messages/s, this holds up while other processes take turns on the cores:\n"
+            print header; print rule
+            for (c = 1; c <= nc; c++) {
+                split(caseline[c], f, "|"); best = 0
+                for (s = 1; s <= ns; s++) {
+                    m[s] = median(sus[f[1], server[s]])
+                    if (kind[s] == "peer" && (best == 0 || m[s] < best)) best = m[s]
+                }
+                row = "| " f[2] " |"
+                for (s = 1; s <= ns; s++)
+                    row = row " " sprintf(m[s] < 100 ? "%.2f" : "%.0f", m[s]) (best > 0 ? sprintf(" (%.2f×)", m[s] / best) : "") " |"
+                print row
+            }
+
+            print "\nShare of a core used while measuring, server / load generator (median). Both well below 1.0 means"
+            print "other processes had the cores; one of them near 1.0 marks the side that set the pace:\n"
             print header; print rule
             for (c = 1; c <= nc; c++) {
                 split(caseline[c], f, "|")
                 row = "| " f[2] " |"
                 for (s = 1; s <= ns; s++) {
                     k = f[1] SUBSEP server[s]
-                    row = row sprintf(" %.2f µs (%.2f / %.2f) |", median(sus[k]), median(scpu[k]), median(lcpu[k]))
+                    row = row sprintf(" %.2f / %.2f |", median(scpu[k]), median(lcpu[k]))
                 }
                 print row
             }
