@@ -175,8 +175,9 @@ run_one() {
         "$(field server_us_per_msg)" "$(field loadgen_cpu)" >&2
 }
 
-[[ -n $report_from ]] && runs=0
-for (( round = 1; round <= runs; round++ )); do
+measure_runs=$runs
+[[ -n $report_from ]] && measure_runs=0
+for (( round = 1; round <= measure_runs; round++ )); do
     echo "round $round of $runs" >&2
     for case in "${cases[@]}"; do
         n=${#servers[@]}
@@ -199,10 +200,12 @@ model=$(lscpu | sed -n 's/^Model name: *//p' | head -n 1)
 {
     echo
     echo "$(date -u +%Y-%m-%d), $model, $(nproc) cores, Linux $(uname -r), $(rustc --version)"
-    echo "Command: \`$(for v in $(compgen -e | grep '^BENCH_E2E_' | sort); do printf '%s=%q ' "$v" "${!v}"; done)scripts/bench-e2e.sh\`" \
+    runs=$(awk -F'\t' 'NR > 1 { r[$1] = 1 } END { print length(r) }' "$results")
+    [[ -z $report_from ]] || echo "Reprinted from $report_from, measured earlier:"
+    echo "Command: \`$(for v in $(compgen -e | grep '^BENCH_E2E_' | grep -v '^BENCH_E2E_\(OUT\|REPORT_FROM\)$' | sort); do printf '%s=%q ' "$v" "${!v}"; done)scripts/bench-e2e.sh\`" \
         "($runs run(s) of $duration s after $warmup s of warm-up per server and case," \
         "pinning $( [[ ${#server_cpu[@]} -gt 0 ]] && echo "server to CPU 1, load generator to CPU 0" || echo off );" \
-        "medians; total time ${elapsed} s)"
+        "medians${report_from:+)}${report_from:-; total time ${elapsed} s)}"
     awk -F'\t' -v names="${names[*]}" -v kinds="${kinds[*]}" -v labels="$(printf '%s\n' "${cases[@]}")" '
         function median(list,    n, a, i, j, t) {
             n = split(list, a, " ")
