@@ -8,6 +8,18 @@
 # Needs qemu-system-arm (Debian: apt-get install qemu-system-arm) and the Rust target
 # thumbv7em-none-eabihf; prints the image's size if llvm-size is found (rustup component
 # llvm-tools, or LLVM's llvm-size on PATH).
+#
+# For .ci/run (about 30 s of apt-get on a machine without QEMU, then about 1 min to build from
+# clean on the 2-core machine; the QEMU run itself is under a second):
+#
+#   step "firmware under QEMU (mps2-an386, Cortex-M4): recorded-peer echo with permessage-deflate"
+#   if ! command -v qemu-system-arm >/dev/null 2>&1; then
+#     export DEBIAN_FRONTEND=noninteractive
+#     apt-get update -qq && apt-get install -y -qq --no-install-recommends qemu-system-arm >/dev/null
+#   fi
+#   rustup target add thumbv7em-none-eabihf
+#   rustup component add llvm-tools >/dev/null 2>&1 || true   # only for the size line
+#   bash examples/no_std_firmware/run-qemu.sh
 set -euo pipefail
 cd "$(dirname "$0")"
 target=thumbv7em-none-eabihf

@@ -168,27 +168,32 @@ def verify(client, output, response, messages):
     return len(events)
 
 
+def differing(files):
+    return [name for name, data in files.items() if (HERE / name).read_bytes() != data]
+
+
 def main():
     check = "--check" in sys.argv[1:]
     client, sent, messages, response = client_session()
     files = {"client.bin": sent, "messages.bin": messages}
-    changed = [name for name, data in files.items() if (HERE / name).read_bytes() != data] if check else []
+    changed = differing(files) if check else []
     if not check:
         for name, data in files.items():
             (HERE / name).write_bytes(data)
+    # The server reads the client.bin now on disk (compiled in).
     output = server_output()
     frames = verify(client, output, response, messages)
     if check:
-        if (HERE / "server.bin").read_bytes() != output:
-            changed.append("server.bin")
+        changed += differing({"server.bin": output})
         if changed:
             sys.exit(f"record.py --check: would change {', '.join(changed)}")
+        done = "committed files unchanged"
     else:
         (HERE / "server.bin").write_bytes(output)
+        done = "wrote client.bin, messages.bin, server.bin"
     print(
         f"websockets {websockets.__version__}: sent {len(sent)} bytes; the server's "
-        f"{len(output)} bytes decoded into {frames} frames, every echo as sent"
-        + ("; committed files unchanged" if check else "; wrote client.bin, messages.bin, server.bin")
+        f"{len(output)} bytes decoded into {frames} frames, every echo as sent; {done}"
     )
 
 
