@@ -177,11 +177,13 @@ pub extern "C" fn sansws_next_event(handle: u32) -> i32 {
                     0,
                 )
             }
-            Some(Ok(Event::Text(text))) => (EVENT_TEXT, text, 0),
+            Some(Ok(Event::Text(text))) => (EVENT_TEXT, text.into_bytes(), 0),
             Some(Ok(Event::Binary(data))) => (EVENT_BINARY, data, 0),
             Some(Ok(Event::Ping(data))) => (EVENT_PING, data, 0),
             Some(Ok(Event::Pong(data))) => (EVENT_PONG, data, 0),
-            Some(Ok(Event::Close(Some(frame)))) => (EVENT_CLOSE, frame.reason, frame.code.0),
+            Some(Ok(Event::Close(Some(frame)))) => {
+                (EVENT_CLOSE, frame.reason.into_bytes(), frame.code.0)
+            }
             Some(Ok(Event::Close(None))) => (EVENT_CLOSE, Bytes::new(), 1005),
             Some(Ok(_)) => (EVENT_OTHER, Bytes::new(), 0),
             Some(Err(e)) => (
