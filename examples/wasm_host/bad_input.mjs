@@ -8,6 +8,7 @@
 // `cargo build --release --example autobahn_server`; default
 // target/release/examples/autobahn_server) as a child, both on free loopback ports, runs
 // every case against both with a raw-socket client, and exits non-zero on any difference.
+// Then one case for the wasm host's timers: it closes first and the peer stays silent.
 
 import net from 'node:net';
 import zlib from 'node:zlib';
@@ -15,7 +16,8 @@ import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { loadEngine, serve } from './host.mjs';
+import { performance } from 'node:perf_hooks';
+import { echo, loadEngine, serve } from './host.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const nativeServer = process.argv[2] ?? `${root}/target/release/examples/autobahn_server`;
@@ -248,6 +250,27 @@ try {
     const verdict = seen.wasm === seen.native ? 'same' : 'DIFFERENT';
     console.log(`${verdict}  ${c.name}: wasm ${seen.wasm} | native ${seen.native}`);
   }
+
+  // Timers: the server closes first and the peer never answers. Only the close timeout
+  // (poll_timeout -> setTimeout -> handle_timeout) ends this connection; without it the
+  // case would hang until CASE_LIMIT_MS.
+  const closer = await serve(engine, '127.0.0.1:0', {
+    ...echo,
+    onText: (conn, text) => {
+      conn.send(text);
+      conn.close(1000, 'closing first');
+    },
+  });
+  const started = performance.now();
+  const r = await probe(closer.address().port, Buffer.alloc(0));
+  closer.close();
+  const took = ((performance.now() - started) / 1000).toFixed(1);
+  const closed = r.closes.map((f) => `${f.code} "${f.reason}"`).join(', ');
+  if (r.messages[0] !== GOOD || r.closes.length !== 1 || r.closes[0].code !== 1000 || !r.eof) {
+    failures++;
+    console.error(`FAIL wasm: silent peer after our close: ${JSON.stringify(r)}`);
+  }
+  console.log(`wasm  silent peer after our close: ${closed}, then closed by the timer (${took} s)`);
 } finally {
   native.kill();
   wasmServer.close();
@@ -256,5 +279,6 @@ if (failures) {
   console.error(`bad_input: ${failures} failure(s)`);
   process.exit(1);
 }
-console.log(`bad_input: ${cases.length} cases, each closed with its code, the same on both hosts`);
+console.log(`bad_input: ${cases.length} cases closed with their code, the same on both hosts; ` +
+    'the close timeout ended a silent peer');
 process.exit(0);
