@@ -1,7 +1,8 @@
 //! An echo server on a hand-written mio event loop: non-blocking sockets, partial writes,
 //! backpressure through the pending-output count, buffers given back while a connection is
 //! idle, and every timer driven by the loop's own clock. This is the shape of an epoll or
-//! io_uring integration.
+//! io_uring integration. permessage-deflate is offered to clients that ask for it, as in
+//! `tokio_echo`.
 //!
 //!     cargo run --example mio_echo -- 127.0.0.1:9003
 //!
@@ -22,10 +23,12 @@
 use std::collections::HashMap;
 use std::io::{ErrorKind, Read, Write};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
+use sansws::extensions::deflate::{DeflateConfig, PerMessageDeflate};
 use sansws::handshake::{AcceptOptions, HandshakeConfig};
 use sansws::{CloseCode, Config, Connection, Event, State, Transport};
 
@@ -176,6 +179,12 @@ fn service(client: &mut Client, buf: &mut [u8], now: Duration) -> bool {
     }
 }
 
+/// Accepts permessage-deflate (RFC 7692) when the client offers it, with the default settings;
+/// clients that offer nothing get plain frames. The same one line as `tokio_echo`.
+fn handshake_config() -> HandshakeConfig {
+    HandshakeConfig::default().extension(Arc::new(PerMessageDeflate::new(DeflateConfig::default())))
+}
+
 fn main() -> std::io::Result<()> {
     let addr = std::env::args()
         .nth(1)
@@ -222,8 +231,7 @@ fn main() -> std::io::Result<()> {
                                 Interest::READABLE | Interest::WRITABLE,
                             )?;
                             let config = Config::default().keepalive(Some(timeouts.keepalive));
-                            let conn =
-                                Connection::server_upgrade(config, HandshakeConfig::default());
+                            let conn = Connection::server_upgrade(config, handshake_config());
                             clients.insert(
                                 token,
                                 Client {
