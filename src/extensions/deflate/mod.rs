@@ -16,8 +16,10 @@ mod compress;
 mod config;
 mod decompress;
 mod extension;
+mod history;
 mod negotiate;
 mod params;
+mod window;
 
 pub use config::DeflateConfig;
 pub use extension::DeflateExtension;
