@@ -175,7 +175,8 @@ impl Connection {
     /// context takeover: the peer's window, a few KiB, instead of about 362 KB of codec).
     /// The next message in either direction rebuilds the rest, transparently. A message in
     /// progress in one direction is finished first: that direction hibernates when it ends.
-    /// Call it when the connection goes idle; waking costs a few microseconds.
+    /// Call it when the connection goes idle; waking costs less than one more small message
+    /// (docs/performance.md).
     pub fn hibernate(&mut self) {
         self.release_buffers();
         if let Some(extension) = self.extension.as_mut() {
