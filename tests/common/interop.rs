@@ -172,7 +172,8 @@ pub fn send_streamed(conn: &mut Connection, kind: MessageKind, data: &[u8], ping
 
 /// Runs `conn` over `stream` until the connection is over (as examples/common/blocking.rs
 /// does), calling `on_event` for each event. Returns the error that failed the connection,
-/// if any, or `Err(TimedOut)` if `deadline` passed first.
+/// if any, or `Err(TimedOut)` if `deadline` passed first. With `SANSWS_HIBERNATE` set in the
+/// environment the connection hibernates whenever it waits for input, as the examples do.
 pub fn drive(
     mut stream: TcpStream,
     conn: &mut Connection,
@@ -206,6 +207,9 @@ pub fn drive(
         if conn.transport() == Transport::Close {
             let _ = stream.shutdown(Shutdown::Both);
             return Ok(failure);
+        }
+        if std::env::var_os("SANSWS_HIBERNATE").is_some() {
+            conn.hibernate();
         }
         let now = origin.elapsed();
         let mut timeout = remaining()?;
