@@ -14,6 +14,12 @@
 //!   by a sync flush or a full flush: what ending a block costs, and what a full flush (which
 //!   clears the hash tables) adds to it.
 //!
+//! - `deflate_wake`: the first 1 KiB message after `Connection::hibernate` (receiving: the
+//!   inflater rebuilt from the window kept as it is or deflated; sending: a fresh compressor,
+//!   primed with the kept history or not) against an ordinary one, at 15 bits with a full
+//!   window; and what `hibernate` itself costs. Only the message (or the hibernation) is
+//!   timed.
+//!
 //! ```text
 //! cargo bench --bench deflate
 //! cargo bench --bench deflate -- deflate_window
@@ -221,5 +227,118 @@ fn window(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, compress, decompress, window);
+/// All of `conn`'s pending output, taken.
+fn take(conn: &mut Connection) -> Vec<u8> {
+    let out = conn.pending_output().to_vec();
+    conn.advance_output(out.len());
+    out
+}
+
+/// Waking from hibernation: the first 1 KiB message after `Connection::hibernate` against an
+/// ordinary one, at 15 bits, after 20 messages of 2 KiB filled the window. Only the message
+/// is timed (`iter_custom`): the hibernation before it is not, and has rows of its own.
+fn wake(c: &mut Criterion) {
+    use std::time::{Duration, Instant};
+    let mut group = c.benchmark_group("deflate_wake");
+    group.sample_size(10);
+    let history: Vec<Vec<u8>> = (0..20).map(|i| json(2048, i * 37)).collect();
+    let msg = json(1024, 20 * 37);
+    // A client and a server that exchanged the 20 messages each way.
+    let warmed = |server_cfg: DeflateConfig| {
+        let (mut client, mut server) = negotiated(DeflateConfig::default(), server_cfg);
+        for m in &history {
+            client.send_binary(m).unwrap();
+            server.receive(&take(&mut client));
+            while server.next_event().is_some() {}
+            server.send_binary(m).unwrap();
+            client.receive(&take(&mut server));
+            while client.next_event().is_some() {}
+        }
+        (client, server)
+    };
+    let receive_rows = [
+        ("receive_ordinary", false, false),
+        ("receive_after_hibernate_window_as_is", true, false),
+        ("receive_after_hibernate_window_deflated", true, true),
+    ];
+    for (label, hibernate, deflated) in receive_rows {
+        let (mut client, mut server) =
+            warmed(DeflateConfig::default().compress_idle_window(deflated));
+        // A message from a fresh compressor refers to nothing before it, so the same bytes
+        // can be received again and again.
+        let (mut fresh, _) = negotiated(DeflateConfig::default(), DeflateConfig::default());
+        fresh.send_binary(&msg).unwrap();
+        let wire = take(&mut fresh);
+        drop(take(&mut client));
+        group.bench_function(label, |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    if hibernate {
+                        server.hibernate();
+                    }
+                    let t = Instant::now();
+                    server.receive(&wire);
+                    let ev = server.next_event();
+                    total += t.elapsed();
+                    assert!(matches!(ev, Some(Ok(Event::Binary(ref p))) if p.len() == msg.len()));
+                }
+                total
+            })
+        });
+    }
+    let send_rows = [
+        ("send_ordinary", false, false),
+        ("send_after_hibernate_history_dropped", true, false),
+        ("send_after_hibernate_history_kept", true, true),
+    ];
+    for (label, hibernate, keep) in send_rows {
+        let (_, mut server) = warmed(DeflateConfig::default().keep_send_history(keep));
+        group.bench_function(label, |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    if hibernate {
+                        server.hibernate();
+                    }
+                    let t = Instant::now();
+                    server.send_binary(&msg).unwrap();
+                    total += t.elapsed();
+                    let n = server.pending_output_len();
+                    black_box(server.pending_output());
+                    server.advance_output(n);
+                }
+                total
+            })
+        });
+    }
+    // What hibernate() itself costs, right after a message woke the codec.
+    for (label, deflated) in [
+        ("hibernate_window_as_is", false),
+        ("hibernate_window_deflated", true),
+    ] {
+        let (mut client, mut server) =
+            warmed(DeflateConfig::default().compress_idle_window(deflated));
+        let (mut fresh, _) = negotiated(DeflateConfig::default(), DeflateConfig::default());
+        fresh.send_binary(&msg).unwrap();
+        let wire = take(&mut fresh);
+        drop(take(&mut client));
+        group.bench_function(label, |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    server.receive(&wire);
+                    black_box(server.next_event());
+                    let t = Instant::now();
+                    server.hibernate();
+                    total += t.elapsed();
+                }
+                total
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, compress, decompress, window, wake);
 criterion_main!(benches);

@@ -1,13 +1,25 @@
 //! A blocking driver for one connection over `std::net::TcpStream`, shared by the examples and
 //! the interoperability tests: it moves bytes between the socket and the state machine, with
 //! the caller's clock for timers.
+//!
+//! With `SANSWS_HIBERNATE` set in the environment, the connection hibernates after every
+//! message it echoes and whenever it waits for input (also in the middle of a message): the
+//! conformance suite and the interoperability tests then check that hibernation is
+//! transparent.
 #![allow(dead_code)]
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpStream};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use sansws::{Connection, Event, State, Transport};
+
+/// Whether `SANSWS_HIBERNATE` asks for hibernation at every opportunity.
+fn hibernating() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("SANSWS_HIBERNATE").is_some())
+}
 
 /// Runs `conn` over `stream` until the connection is over, calling `on_event` for each event
 /// (which may send through the connection). Returns the error that failed the connection, if any.
@@ -64,6 +76,9 @@ pub fn drive_until(
             let _ = stream.shutdown(Shutdown::Both);
             return Ok(failure);
         }
+        if hibernating() {
+            conn.hibernate();
+        }
         // Wait for input, no longer than the connection's next deadline (or ours).
         let now = origin.elapsed();
         let next = conn.poll_timeout(now).map(|at| at.saturating_sub(now));
@@ -101,6 +116,9 @@ pub fn echo(conn: &mut Connection, event: Event) {
         Event::Binary(data) => {
             let _ = conn.send_binary(&data);
         }
-        _ => {}
+        _ => return,
+    }
+    if hibernating() {
+        conn.hibernate();
     }
 }

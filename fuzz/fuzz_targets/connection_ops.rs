@@ -1,7 +1,7 @@
 //! An arbitrary sequence of API calls and inbound bytes on one connection. Invariants: no
 //! panic; nothing is sent after a close frame; pending output grows only by what the calls
-//! explain; every error maps to a documented close code; releasing buffers keeps every pending
-//! byte.
+//! explain; every error maps to a documented close code; releasing buffers or hibernating
+//! keeps every pending byte.
 #![no_main]
 
 use std::time::Duration;
@@ -28,6 +28,7 @@ enum Op {
     Timeout(u32),
     Eof,
     Release,
+    Hibernate,
 }
 
 fuzz_target!(|input: (bool, Config, Vec<Op>)| {
@@ -113,6 +114,12 @@ fuzz_target!(|input: (bool, Config, Vec<Op>)| {
                 // Giving back buffers must not change what is pending in either direction.
                 let (pending, buffered) = (conn.pending_output().to_vec(), conn.pending_input_len());
                 conn.release_buffers();
+                assert_eq!(conn.pending_output(), &pending[..]);
+                assert_eq!(conn.pending_input_len(), buffered);
+            }
+            Op::Hibernate => {
+                let (pending, buffered) = (conn.pending_output().to_vec(), conn.pending_input_len());
+                conn.hibernate();
                 assert_eq!(conn.pending_output(), &pending[..]);
                 assert_eq!(conn.pending_input_len(), buffered);
             }

@@ -1,6 +1,8 @@
 //! An arbitrary sequence of messages sent by a client and received by a server (and the
 //! other way), compressed or not with arbitrary negotiated parameters, with arbitrary
-//! chunking in between: what arrives is exactly what was sent, in order.
+//! chunking in between, and either side hibernating at arbitrary points (between messages,
+//! between the pieces of a streamed message, between received chunks): what arrives is
+//! exactly what was sent, in order.
 #![no_main]
 
 use arbitrary::Arbitrary;
@@ -15,7 +17,13 @@ enum Msg {
     Text(String),
     Binary(Vec<u8>),
     Ping(Vec<u8>),
-    Streamed { text: bool, pieces: Vec<Vec<u8>> },
+    Streamed {
+        text: bool,
+        pieces: Vec<Vec<u8>>,
+        hibernate_between: bool,
+    },
+    /// The sender hibernates.
+    Hibernate,
 }
 
 #[derive(Arbitrary, Debug)]
@@ -24,6 +32,8 @@ struct Input {
     stream_mode: bool,
     server_sends: bool,
     chunks: Vec<u16>,
+    /// Whether the receiver hibernates after each chunk (cycled).
+    receiver_hibernates: Vec<bool>,
     messages: Vec<Msg>,
 }
 
@@ -79,7 +89,12 @@ fuzz_target!(|input: Input| {
                 tx.send_ping(&p).unwrap();
                 sent.push(Got::Ping(p));
             }
-            Msg::Streamed { text, pieces } => {
+            Msg::Hibernate => tx.hibernate(),
+            Msg::Streamed {
+                text,
+                pieces,
+                hibernate_between,
+            } => {
                 let kind = if text {
                     MessageKind::Text
                 } else {
@@ -92,6 +107,9 @@ fuzz_target!(|input: Input| {
                 tx.begin_message(kind).unwrap();
                 for p in &pieces {
                     tx.send_chunk(p).unwrap();
+                    if hibernate_between {
+                        tx.hibernate();
+                    }
                 }
                 tx.end_message(b"").unwrap();
                 sent.push(Got::Message(kind, whole));
@@ -103,6 +121,7 @@ fuzz_target!(|input: Input| {
     let mut current: Option<(MessageKind, Vec<u8>)> = None;
     let mut pos = 0;
     let mut chunks = input.chunks.iter().cycle();
+    let mut hibernations = input.receiver_hibernates.iter().cycle();
     while pos < wire.len() {
         let n = chunks
             .next()
@@ -125,6 +144,9 @@ fuzz_target!(|input: Input| {
                 }
                 other => panic!("unexpected {other:?}"),
             }
+        }
+        if hibernations.next() == Some(&true) {
+            rx.hibernate();
         }
     }
     assert_eq!(got, sent);

@@ -175,4 +175,11 @@ pub trait Extension: Send {
         out: &mut BytesMut,
         max_out: usize,
     ) -> Result<Decoded, ExtensionError>;
+
+    /// The connection went idle: give back codec memory, keeping only what context takeover
+    /// needs for the next message in each direction, and rebuild the rest when that message
+    /// comes (transparently: it must decode and encode exactly as without the call). A
+    /// direction with a message in progress cannot be reduced yet: it is reduced when that
+    /// message ends, the other direction at once. Default: nothing to give back.
+    fn hibernate(&mut self) {}
 }

@@ -149,3 +149,90 @@ pub fn json(size: usize, seed: usize) -> Vec<u8> {
     s.truncate(size);
     s.into_bytes()
 }
+
+/// Compresses `msgs` as a zlib-based peer does (tests/peers/zlib_compress.py): raw deflate
+/// with a `bits`-bit window at `level` and `mem_level`, a sync flush per message with its
+/// `00 00 ff ff` removed, one stream for all (context takeover) or one per message.
+pub fn zlib_compress(
+    bits: u8,
+    level: u8,
+    mem_level: u8,
+    takeover: bool,
+    msgs: &[Vec<u8>],
+) -> Vec<Vec<u8>> {
+    let mut input = format!("{bits} {level} {mem_level} {}\n", u8::from(takeover));
+    for m in msgs {
+        input.push_str(&hex(m));
+        input.push('\n');
+    }
+    let mut child = Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/peers/zlib_compress.py"
+        ))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 is needed for this test");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "zlib_compress.py failed");
+    let compressed: Vec<Vec<u8>> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(unhex)
+        .collect();
+    assert_eq!(compressed.len(), msgs.len());
+    compressed
+}
+
+/// JSON-like event records of exactly `size` bytes with varied values (symbols, user names,
+/// prices, quantities, timestamps drawn from `seed`): keys and vocabulary recur across
+/// messages, values rarely do, unlike [`json`], whose records differ only by counters.
+pub fn json_events(size: usize, seed: u64) -> Vec<u8> {
+    const SYMBOLS: [&str; 12] = [
+        "AAPL", "MSFT", "GOOG", "AMZN", "TSLA", "NVDA", "META", "NFLX", "INTC", "AMD", "ORCL",
+        "IBM",
+    ];
+    const KINDS: [&str; 4] = ["trade", "quote", "cancel", "fill"];
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    let mut next = |n: u64| {
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
+    };
+    let mut s = String::new();
+    while s.len() < size {
+        s.push_str(&format!(
+            "{{\"type\":\"{}\",\"symbol\":\"{}\",\"price\":{}.{:02},\"qty\":{},\"user\":\"trader{}\",\"ts\":{},\"venue\":\"X{}\"}},",
+            KINDS[next(4) as usize],
+            SYMBOLS[next(12) as usize],
+            50 + next(400),
+            next(100),
+            1 + next(500),
+            next(300),
+            1_764_000_000_000u64 + next(10_000_000),
+            next(8)
+        ));
+    }
+    s.truncate(size);
+    s.into_bytes()
+}
+
+/// A JSON-like text generator: (size, seed) to bytes.
+pub type TextGen = fn(usize, u64) -> Vec<u8>;
+
+/// Both JSON-like generators, named: repetitive records ([`json`]) and varied event records
+/// ([`json_events`]).
+pub fn json_generators() -> [(&'static str, TextGen); 2] {
+    [
+        ("records", |n, seed| json(n, seed as usize)),
+        ("events", json_events),
+    ]
+}

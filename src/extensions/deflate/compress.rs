@@ -22,6 +22,7 @@
 //! most 32 KiB plus its fixed tables), never a reference to or a copy of pending input.
 
 use alloc::boxed::Box;
+use alloc::vec::Vec;
 use bytes::BytesMut;
 use miniz_oxide::deflate::core::{
     compress_to_output, create_comp_flags_from_zip_params, CompressionStrategy, CompressorOxide,
@@ -46,11 +47,19 @@ pub(crate) struct Compressor {
     flush_every: Option<usize>,
     /// Input bytes since the last full flush.
     since_full_flush: usize,
+    /// How far back a match may reach: 0 when no match can refer to earlier input
+    /// (run-length matches or stored blocks), so no history is worth keeping.
+    reach: usize,
 }
 
 impl Compressor {
     pub fn new(level: u8, window_bits: u8) -> Self {
         let level = i32::from(level.min(9));
+        let reach = if level == 0 || window_bits < 11 {
+            0
+        } else {
+            1usize << window_bits.min(15)
+        };
         let (flags, flush_every) = if window_bits >= 15 || level == 0 {
             (
                 create_comp_flags_from_zip_params(level, -15, CompressionStrategy::Default as i32),
@@ -75,7 +84,46 @@ impl Compressor {
             inner: Box::new(CompressorOxide::new(flags)),
             flush_every,
             since_full_flush: 0,
+            reach,
         }
+    }
+
+    /// How many of the last input bytes the next match may still refer to: 32 KiB at 15
+    /// bits, the bytes since the last full flush at 11 to 14, none with run-length matches
+    /// or stored blocks. What a hibernated connection keeps to [`prime`](Self::prime) a
+    /// fresh compressor with.
+    pub fn referable(&self) -> usize {
+        match self.flush_every {
+            Some(_) => self.since_full_flush,
+            None => self.reach,
+        }
+    }
+
+    /// The longest history [`referable`](Self::referable) can ever ask for: what a
+    /// connection keeping its sent history records (0: record nothing).
+    pub fn reach(&self) -> usize {
+        self.reach
+    }
+
+    /// Makes `history` (at most [`referable`](Self::referable) bytes, the end of what the
+    /// peer inflated last) the compressor's dictionary: it is compressed with a sync flush
+    /// and the output dropped, so the next message may refer to it as the peer's window
+    /// does. Counts towards the next full flush like any input, so the window bound holds.
+    pub fn prime(&mut self, history: &[u8]) -> Result<(), ExtensionError> {
+        if history.is_empty() || self.reach == 0 {
+            return Ok(());
+        }
+        let (status, used) =
+            compress_to_output(&mut self.inner, history, TDEFLFlush::Sync, |_| true);
+        if status != TDEFLStatus::Okay || used != history.len() {
+            return Err(FAILED);
+        }
+        if let Some(every) = self.flush_every {
+            // The history is shorter than the interval (it is what followed the last full
+            // flush), so the next full flush comes where it would have come anyway.
+            self.since_full_flush = history.len().min(every - 1);
+        }
+        Ok(())
     }
 
     /// Compresses `input` and appends the result to `out`, ending with a sync flush. At the
@@ -136,6 +184,39 @@ impl Compressor {
     }
 }
 
+/// `parts` as one raw-deflate stream at level 1 (ended with BFINAL), in an allocation of its
+/// size: a hibernated connection's inbound window, stored deflated. `None` if that is not
+/// smaller than `parts`.
+pub(crate) fn deflate_whole(parts: &[&[u8]]) -> Option<Box<[u8]>> {
+    let mut c = Box::new(CompressorOxide::new(create_comp_flags_from_zip_params(
+        1,
+        -15,
+        CompressionStrategy::Default as i32,
+    )));
+    let len: usize = parts.iter().map(|p| p.len()).sum();
+    let mut out = Vec::new();
+    for (i, part) in parts.iter().enumerate() {
+        let flush = if i + 1 == parts.len() {
+            TDEFLFlush::Finish
+        } else {
+            TDEFLFlush::None
+        };
+        let (status, used) = compress_to_output(&mut c, part, flush, |bytes| {
+            out.extend_from_slice(bytes);
+            true
+        });
+        let expected = if flush == TDEFLFlush::Finish {
+            TDEFLStatus::Done
+        } else {
+            TDEFLStatus::Okay
+        };
+        if status != expected || used != part.len() || out.len() >= len {
+            return None;
+        }
+    }
+    Some(out.into_boxed_slice())
+}
+
 /// Runs the compressor over all of `input` with `flush`, appending everything it outputs.
 ///
 /// Output goes through miniz_oxide's callback interface, so the compressor never meets a
@@ -161,7 +242,6 @@ fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alloc::vec::Vec;
 
     fn pseudo_random(n: usize) -> Vec<u8> {
         let mut x = 42u64;

@@ -11,6 +11,8 @@ pub struct DeflateConfig {
     pub(crate) client_no_context_takeover: bool,
     pub(crate) server_max_window_bits: u8,
     pub(crate) client_max_window_bits: u8,
+    pub(crate) compress_idle_window: bool,
+    pub(crate) keep_send_history: bool,
 }
 
 impl Default for DeflateConfig {
@@ -23,6 +25,8 @@ impl Default for DeflateConfig {
             client_no_context_takeover: false,
             server_max_window_bits: 15,
             client_max_window_bits: 15,
+            compress_idle_window: false,
+            keep_send_history: false,
         }
     }
 }
@@ -94,6 +98,30 @@ impl DeflateConfig {
         self.client_max_window_bits = bits.clamp(8, 15);
         self
     }
+
+    /// While the connection hibernates (`Connection::hibernate`), keep the inbound window
+    /// deflated instead of as it is. Off by default: a 32 KiB window of text then takes
+    /// about a fifth of its size, but hibernating costs a compression of it and waking an
+    /// inflate, several times the cost of a small message (docs/memory.md has the figures).
+    /// A window that does not deflate smaller is kept as it is.
+    #[must_use]
+    pub fn compress_idle_window(mut self, on: bool) -> Self {
+        self.compress_idle_window = on;
+        self
+    }
+
+    /// Keep what this end sent through hibernation (`Connection::hibernate`), so that the
+    /// first message after waking may still refer to it. Off by default: hibernation then
+    /// drops the compressor with its history (context takeover permits, never obliges, the
+    /// sender to refer back), and the first message after waking starts from an empty
+    /// window. On, the last 2^bits bytes sent are recorded as they are sent (a copy of each
+    /// compressed message, and 2^bits bytes held while idle), and waking primes a fresh
+    /// compressor with them.
+    #[must_use]
+    pub fn keep_send_history(mut self, on: bool) -> Self {
+        self.keep_send_history = on;
+        self
+    }
 }
 
 /// Built through the public setters, so generated values keep their invariants (window bits
@@ -108,6 +136,8 @@ impl<'a> arbitrary::Arbitrary<'a> for DeflateConfig {
             .server_no_context_takeover(u.arbitrary()?)
             .client_no_context_takeover(u.arbitrary()?)
             .server_max_window_bits(u.arbitrary()?)
-            .client_max_window_bits(u.arbitrary()?))
+            .client_max_window_bits(u.arbitrary()?)
+            .compress_idle_window(u.arbitrary()?)
+            .keep_send_history(u.arbitrary()?))
     }
 }

@@ -20,8 +20,10 @@ mod compress;
 mod config;
 mod decompress;
 mod extension;
+mod history;
 mod negotiate;
 mod params;
+mod window;
 
 pub use config::DeflateConfig;
 pub use negotiate::PerMessageDeflate;
