@@ -49,6 +49,7 @@ mod http;
 mod negotiate;
 mod options;
 mod outcome;
+mod parts;
 mod response;
 mod server;
 mod target;
@@ -60,5 +61,7 @@ pub use error::HandshakeError;
 pub use http::{Header, HeaderList};
 pub use options::{AcceptOptions, ClientRequest};
 pub use outcome::{ClientAccepted, ClientOutcome, Negotiated, RefusedResponse};
-pub use response::{error_response, reject_response};
-pub use server::{RequestRejection, ServerAccepted, ServerHandshake, UpgradeRequest};
+pub use response::{error_parts, error_response, reject_response, ErrorParts};
+pub use server::{
+    AcceptedHeaders, RequestRejection, ServerAccepted, ServerHandshake, UpgradeRequest,
+};
