@@ -48,6 +48,7 @@ where
     let mut failure = None;
     let mut traffic = Traffic::default();
     let mut eof = false;
+    let mut unflushed = false;
     loop {
         while let Some(event) = conn.next_event() {
             match event {
@@ -73,6 +74,7 @@ where
         }
         let deadline = conn.poll_timeout(origin.elapsed()).map(|at| origin + at);
         let pending = conn.pending_output_len();
+        let output = conn.pending_output();
         tokio::select! {
             read = rd.read(&mut buf), if !eof && pending < MAX_PENDING_OUTPUT => match read? {
                 0 => {
@@ -84,19 +86,28 @@ where
                     conn.receive(&buf[..n]);
                 }
             },
-            written = wr.write(conn.pending_output()), if pending > 0 => {
-                let n = written?;
-                if n == 0 {
-                    return Err(io::ErrorKind::WriteZero.into());
+            // Write while output is pending, then flush: a stream may hold what it accepted
+            // (TLS records in rustls, for one) until it is flushed.
+            wrote = async {
+                if !output.is_empty() {
+                    wr.write(output).await.map(Some)
+                } else {
+                    wr.flush().await.map(|()| None)
                 }
-                traffic.sent += n as u64;
-                conn.advance_output(n);
-            }
+            }, if pending > 0 || unflushed => match wrote? {
+                Some(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Some(n) => {
+                    traffic.sent += n as u64;
+                    conn.advance_output(n);
+                    unflushed = true;
+                }
+                None => unflushed = false,
+            },
             _ = tokio::time::sleep_until(deadline.unwrap_or(origin)), if deadline.is_some() => {
                 conn.handle_timeout(origin.elapsed());
             }
-            // The stream ended, nothing is left to write and no timer is armed: a client
-            // that waited for the server's close has it.
+            // The stream ended, nothing is left to write or flush and no timer is armed: a
+            // client that waited for the server's close has it.
             else => return Ok((failure, traffic)),
         }
     }
