@@ -24,6 +24,11 @@
 //! }
 //! ```
 //!
+//! Server, HTTP/1.1, when another HTTP stack (hyper, axum, ...) parsed the request:
+//! [`UpgradeRequest::from_parts`] applies the same checks to its method, target and header
+//! pairs, [`UpgradeRequest::accept_headers`] answers with the `101` headers as pairs, and
+//! [`error_parts`] gives a refusal as status, headers and body.
+//!
 //! Client, HTTP/1.1:
 //! ```
 //! use sansws::handshake::{ClientHandshake, ClientOutcome, ClientRequest, HandshakeConfig};
