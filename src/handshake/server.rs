@@ -245,7 +245,7 @@ impl UpgradeRequest {
     /// offered or an extra header cannot be written safely; answer that with
     /// [`error_response`].
     pub fn accept(self, accept: AcceptOptions) -> Result<ServerAccepted, HandshakeError> {
-        let (headers, negotiated) = self.answer(accept)?;
+        let (headers, negotiated) = self.response_headers(accept)?;
         let mut w = HeadWriter::response(101);
         for (name, value) in &headers {
             w.field(name, value.as_bytes());
@@ -261,7 +261,7 @@ impl UpgradeRequest {
     /// response: the headers of the `101 Switching Protocols` answer as pairs instead of
     /// bytes. Fails as `accept` does; answer that with [`error_parts`](super::error_parts).
     pub fn accept_headers(self, accept: AcceptOptions) -> Result<AcceptedHeaders, HandshakeError> {
-        let (headers, negotiated) = self.answer(accept)?;
+        let (headers, negotiated) = self.response_headers(accept)?;
         Ok(AcceptedHeaders {
             headers,
             negotiated,
@@ -269,7 +269,7 @@ impl UpgradeRequest {
     }
 
     /// The headers of the 101 answer, canonically cased, and what they negotiate.
-    fn answer(
+    fn response_headers(
         &self,
         accept: AcceptOptions,
     ) -> Result<(Vec<(String, String)>, Negotiated), HandshakeError> {
