@@ -24,6 +24,11 @@
 //! }
 //! ```
 //!
+//! Server, HTTP/1.1, when another HTTP stack (hyper, axum, ...) parsed the request:
+//! [`UpgradeRequest::from_parts`] applies the same checks to its method, target and header
+//! pairs, [`UpgradeRequest::accept_headers`] answers with the `101` headers as pairs, and
+//! [`error_parts`] gives a refusal as status, headers and body.
+//!
 //! Client, HTTP/1.1:
 //! ```
 //! use sansws::handshake::{ClientHandshake, ClientOutcome, ClientRequest, HandshakeConfig};
@@ -49,6 +54,7 @@ mod http;
 mod negotiate;
 mod options;
 mod outcome;
+mod parts;
 mod response;
 mod server;
 mod target;
@@ -60,5 +66,7 @@ pub use error::HandshakeError;
 pub use http::{Header, HeaderList};
 pub use options::{AcceptOptions, ClientRequest};
 pub use outcome::{ClientAccepted, ClientOutcome, Negotiated, RefusedResponse};
-pub use response::{error_response, reject_response};
-pub use server::{RequestRejection, ServerAccepted, ServerHandshake, UpgradeRequest};
+pub use response::{error_parts, error_response, reject_response, ErrorParts};
+pub use server::{
+    AcceptedHeaders, RequestRejection, ServerAccepted, ServerHandshake, UpgradeRequest,
+};

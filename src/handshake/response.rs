@@ -1,6 +1,7 @@
 //! HTTP/1.1 responses that refuse a handshake: the application's rejection and the answer to a
 //! handshake error, each with the headers RFC 9110 asks for next to its status.
 
+use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use super::http::{push_decimal, HeadWriter};
@@ -54,20 +55,57 @@ fn finish_error(mut w: HeadWriter, upgrade: bool, body: &[u8]) -> Vec<u8> {
     w.finish(body)
 }
 
-/// The response a server sends for a handshake error: its status, the headers RFC 6455 and
-/// RFC 9110 ask for (`Upgrade: websocket`, `Sec-WebSocket-Version: 13` and
-/// `Connection: Upgrade, close` with 426; `Allow: GET` with 405), `Content-Length`,
-/// `Connection: close` otherwise, and the reason as a text body.
-pub fn error_response(error: &HandshakeError) -> Vec<u8> {
-    use alloc::string::ToString;
-    let mut w = HeadWriter::response(error.status());
+/// The answer to a handshake error, for a host whose own HTTP stack writes responses: the
+/// status per [`HandshakeError::status`], the headers RFC 6455 and RFC 9110 ask for with it
+/// (`Upgrade: websocket` and `Sec-WebSocket-Version: 13` with 426, `Allow: GET` with 405),
+/// `Content-Type`, `Connection` (`close`, or `Upgrade, close` when `Upgrade` is sent) and the
+/// reason as a text body. The stack adds the body's length.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorParts {
+    /// The status code.
+    pub status: u16,
+    /// The headers, canonically cased, in order.
+    pub headers: Vec<(String, String)>,
+    /// The body: the error's text and a line end.
+    pub body: String,
+}
+
+/// The answer to a handshake error as parts ([`ErrorParts`]); [`error_response`] writes the
+/// same answer as HTTP/1.1 bytes.
+pub fn error_parts(error: &HandshakeError) -> ErrorParts {
     let extra = error.response_headers();
-    for (name, value) in extra {
-        w.field(name, value.as_bytes());
-    }
-    w.field("Content-Type", b"text/plain; charset=utf-8");
+    let mut headers: Vec<(String, String)> = extra
+        .iter()
+        .map(|(name, value)| (String::from(*name), String::from(*value)))
+        .collect();
+    headers.push((
+        String::from("Content-Type"),
+        String::from("text/plain; charset=utf-8"),
+    ));
+    let upgrade = extra.iter().any(|(n, _)| n.eq_ignore_ascii_case("upgrade"));
+    let connection = if upgrade { "Upgrade, close" } else { "close" };
+    headers.push((String::from("Connection"), String::from(connection)));
     let mut body = error.to_string();
     body.push('\n');
-    let upgrade = extra.iter().any(|(n, _)| n.eq_ignore_ascii_case("upgrade"));
-    finish_error(w, upgrade, body.as_bytes())
+    ErrorParts {
+        status: error.status(),
+        headers,
+        body,
+    }
+}
+
+/// The response a server sends for a handshake error: the answer of [`error_parts`] (its
+/// status; `Upgrade: websocket`, `Sec-WebSocket-Version: 13` and
+/// `Connection: Upgrade, close` with 426; `Allow: GET` with 405; `Connection: close`
+/// otherwise; the reason as a text body) with `Content-Length`, as HTTP/1.1 bytes.
+pub fn error_response(error: &HandshakeError) -> Vec<u8> {
+    let parts = error_parts(error);
+    let mut w = HeadWriter::response(parts.status);
+    for (name, value) in &parts.headers {
+        w.field(name, value.as_bytes());
+    }
+    let mut len = Vec::new();
+    push_decimal(&mut len, parts.body.len() as u64);
+    w.field("Content-Length", &len);
+    w.finish(parts.body.as_bytes())
 }

@@ -77,6 +77,19 @@ pub struct ServerAccepted {
     pub leftover: BytesMut,
 }
 
+/// An accepted handshake for a host that writes the response with its own HTTP stack
+/// ([`UpgradeRequest::accept_headers`]): answer with status `101 Switching Protocols` and
+/// `headers`, then run the connection over the upgraded I/O with `negotiated`
+/// ([`Connection::after_handshake`](crate::Connection::after_handshake)).
+#[derive(Debug)]
+pub struct AcceptedHeaders {
+    /// `Upgrade`, `Connection`, `Sec-WebSocket-Accept`, then the chosen subprotocol, the
+    /// extension answer and the application's headers, in that order, canonically cased.
+    pub headers: Vec<(String, String)>,
+    /// The subprotocol and extension in force.
+    pub negotiated: Negotiated,
+}
+
 impl ServerHandshake {
     /// A reader for one request under `config`'s limits and extensions.
     pub fn new(config: HandshakeConfig) -> Self {
@@ -129,15 +142,35 @@ impl ServerHandshake {
             all.extend_from_slice(&leftover);
             leftover = all;
         }
-        let method = req.method.unwrap_or_default();
-        if method != "GET" {
-            return Err(HandshakeError::Method);
-        }
         if req.version != Some(1) {
             return Err(HandshakeError::HttpVersion);
         }
-        let (authority, target) = split_target(req.path.unwrap_or_default())?;
-        let headers = own_headers(req.headers);
+        UpgradeRequest::checked(
+            req.method.unwrap_or_default(),
+            req.path.unwrap_or_default(),
+            own_headers(req.headers),
+            leftover,
+            &self.config.extensions,
+        )
+    }
+}
+
+impl UpgradeRequest {
+    /// The rules of RFC 6455 §4.2.1 for a request whose HTTP/1.1 framing was read already,
+    /// here or by another HTTP stack ([`from_parts`](Self::from_parts)): `GET`, an origin- or
+    /// absolute-form target, no body, one `Host`, `Upgrade: websocket`, `Connection: upgrade`,
+    /// the WebSocket fields and a valid key.
+    pub(crate) fn checked(
+        method: &str,
+        raw_target: &str,
+        headers: Vec<Header>,
+        leftover: BytesMut,
+        negotiators: &[Arc<dyn ExtensionNegotiator>],
+    ) -> Result<Self, HandshakeError> {
+        if method != "GET" {
+            return Err(HandshakeError::Method);
+        }
+        let (authority, target) = split_target(raw_target)?;
         check_no_body(&headers)?;
         let host_header = headers
             .single("host")
@@ -168,7 +201,7 @@ impl ServerHandshake {
             extensions: fields.extensions,
             headers,
             leftover,
-            negotiators: self.config.extensions.clone(),
+            negotiators: negotiators.to_vec(),
         })
     }
 }
@@ -212,20 +245,9 @@ impl UpgradeRequest {
     /// offered or an extra header cannot be written safely; answer that with
     /// [`error_response`].
     pub fn accept(self, accept: AcceptOptions) -> Result<ServerAccepted, HandshakeError> {
-        let (fields, negotiated) = answer(
-            &self.negotiators,
-            &self.subprotocols,
-            &self.extensions,
-            accept,
-        )?;
+        let (headers, negotiated) = self.response_headers(accept)?;
         let mut w = HeadWriter::response(101);
-        w.field("Upgrade", b"websocket");
-        w.field("Connection", b"Upgrade");
-        w.field(
-            "Sec-WebSocket-Accept",
-            accept_value(self.key.as_bytes()).as_bytes(),
-        );
-        for (name, value) in &fields {
+        for (name, value) in &headers {
             w.field(name, value.as_bytes());
         }
         Ok(ServerAccepted {
@@ -233,6 +255,39 @@ impl UpgradeRequest {
             negotiated,
             leftover: self.leftover,
         })
+    }
+
+    /// Accepts like [`accept`](Self::accept), for a host whose own HTTP stack writes the
+    /// response: the headers of the `101 Switching Protocols` answer as pairs instead of
+    /// bytes. Fails as `accept` does; answer that with [`error_parts`](super::error_parts).
+    pub fn accept_headers(self, accept: AcceptOptions) -> Result<AcceptedHeaders, HandshakeError> {
+        let (headers, negotiated) = self.response_headers(accept)?;
+        Ok(AcceptedHeaders {
+            headers,
+            negotiated,
+        })
+    }
+
+    /// The headers of the 101 answer, canonically cased, and what they negotiate.
+    fn response_headers(
+        &self,
+        accept: AcceptOptions,
+    ) -> Result<(Vec<(String, String)>, Negotiated), HandshakeError> {
+        let (fields, negotiated) = answer(
+            &self.negotiators,
+            &self.subprotocols,
+            &self.extensions,
+            accept,
+        )?;
+        let mut headers = Vec::with_capacity(fields.len() + 3);
+        headers.push((String::from("Upgrade"), String::from("websocket")));
+        headers.push((String::from("Connection"), String::from("Upgrade")));
+        headers.push((
+            String::from("Sec-WebSocket-Accept"),
+            accept_value(self.key.as_bytes()),
+        ));
+        headers.extend(fields);
+        Ok((headers, negotiated))
     }
 
     /// Rejects with `status` (e.g. 403 for a bad origin, 401 with `WWW-Authenticate`, a
