@@ -65,7 +65,8 @@
 //!
 //! Features: `std` (default: [`entropy::OsEntropy`], `std::error::Error` impls, [`Clock`]
 //! for timers on `Instant`s), `deflate` (default: permessage-deflate on miniz_oxide),
-//! `arbitrary` (`Arbitrary` impls for fuzzing your integration).
+//! `tokio` (`sansws::stream`: an async `Stream` + `Sink` of messages over any tokio
+//! transport), `arbitrary` (`Arbitrary` impls for fuzzing your integration).
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -87,9 +88,11 @@ pub mod extensions;
 pub mod frame;
 pub mod handshake;
 mod message;
-// A host helper above the connection, for std users; nothing below imports it.
+// Hosts above the connection, for std and tokio users; nothing below imports them.
 #[cfg(feature = "std")]
 mod clock;
+#[cfg(feature = "tokio")]
+pub mod stream;
 
 #[doc = include_str!("../docs/integration.md")]
 pub mod guide {}
