@@ -4,7 +4,7 @@
 //!
 //!     AUTOBAHN_URL=ws://127.0.0.1:9001 cargo run --release --features tokio --example autobahn_stream_client
 //!
-//! `SANSWS_HIBERNATE=every-message`: as in `autobahn_stream_server.rs`.
+//! `SANSWS_HIBERNATE=1`: as in `autobahn_stream_server.rs`.
 
 #[path = "common/settings.rs"]
 mod settings;
@@ -21,7 +21,7 @@ async fn run(
     host: &str,
     path: &str,
     echo: bool,
-    release: bool,
+    hibernate: bool,
 ) -> Result<Option<String>, StreamError> {
     let tcp = TcpStream::connect(host).await?;
     tcp.set_nodelay(true)?;
@@ -37,8 +37,8 @@ async fn run(
                 }
                 if echo {
                     ws.send(m).await?;
-                    if release {
-                        ws.connection_mut().release_buffers();
+                    if hibernate {
+                        ws.connection_mut().hibernate();
                     }
                 }
             }
@@ -53,7 +53,7 @@ async fn run(
 async fn main() -> Result<(), StreamError> {
     let url = std::env::var("AUTOBAHN_URL").unwrap_or_else(|_| "ws://127.0.0.1:9001".into());
     let agent = std::env::var("AUTOBAHN_AGENT").unwrap_or_else(|_| "sansws".into());
-    let release = std::env::var("SANSWS_HIBERNATE").is_ok_and(|v| v == "every-message");
+    let hibernate = std::env::var_os("SANSWS_HIBERNATE").is_some();
     let host = url
         .trim_start_matches("ws://")
         .trim_end_matches('/')
@@ -69,7 +69,7 @@ async fn main() -> Result<(), StreamError> {
     eprintln!("autobahn_stream_client: {count} cases");
     for case in 1..=count {
         let path = format!("/runCase?case={case}&agent={agent}");
-        if let Err(e) = run(&builder, &host, &path, true, release).await {
+        if let Err(e) = run(&builder, &host, &path, true, hibernate).await {
             eprintln!("{path}: {e}");
         }
     }

@@ -4,8 +4,10 @@
 //!
 //!     cargo run --release --features tokio --example autobahn_stream_server -- 127.0.0.1:9001
 //!
-//! `SANSWS_HIBERNATE=every-message` gives back the connection's buffers after every message
-//! it echoes (`Connection::release_buffers`), so the suite runs against a connection that
+//! With `SANSWS_HIBERNATE` set in the environment (`SANSWS_HIBERNATE=1`), the connection
+//! hibernates after every message it echoes (`Connection::hibernate`, through
+//! `connection_mut`): its buffers are given back and the permessage-deflate codec is rebuilt
+//! from the kept window for the next message, so the suite runs against a connection that
 //! allocates again for each one.
 
 #[path = "common/settings.rs"]
@@ -15,14 +17,18 @@ use futures_util::{SinkExt, StreamExt};
 use sansws::stream::{Message, StreamBuilder, StreamError, WebSocketStream};
 use tokio::net::{TcpListener, TcpStream};
 
-async fn serve(builder: &StreamBuilder, tcp: TcpStream, release: bool) -> Result<(), StreamError> {
+async fn serve(
+    builder: &StreamBuilder,
+    tcp: TcpStream,
+    hibernate: bool,
+) -> Result<(), StreamError> {
     let mut ws: WebSocketStream<TcpStream> = builder.accept(tcp).await?;
     while let Some(message) = ws.next().await {
         match message {
             Ok(m @ (Message::Text(_) | Message::Binary(_))) => {
                 ws.send(m).await?;
-                if release {
-                    ws.connection_mut().release_buffers();
+                if hibernate {
+                    ws.connection_mut().hibernate();
                 }
             }
             Ok(_) => {}
@@ -38,18 +44,20 @@ async fn main() -> std::io::Result<()> {
     let addr = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:9001".into());
-    let release = std::env::var("SANSWS_HIBERNATE").is_ok_and(|v| v == "every-message");
+    let hibernate = std::env::var_os("SANSWS_HIBERNATE").is_some();
     let builder = StreamBuilder::new()
         .config(settings::config())
         .handshake(settings::handshake());
     let listener = TcpListener::bind(&addr).await?;
-    eprintln!("autobahn_stream_server listening on {addr} (release buffers after every message: {release})");
+    eprintln!(
+        "autobahn_stream_server listening on {addr} (hibernate after every message: {hibernate})"
+    );
     loop {
         let (tcp, peer) = listener.accept().await?;
         tcp.set_nodelay(true)?;
         let builder = builder.clone();
         tokio::spawn(async move {
-            if let Err(e) = serve(&builder, tcp, release).await {
+            if let Err(e) = serve(&builder, tcp, hibernate).await {
                 eprintln!("{peer}: {e}");
             }
         });

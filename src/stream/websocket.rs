@@ -140,8 +140,9 @@ impl<S> WebSocketStream<S> {
         &self.driver.conn
     }
 
-    /// The connection, to call what the stream does not (`release_buffers`, a streamed
-    /// message with `begin_message` / `send_chunk` / `end_message`). The stream owns the
+    /// The connection, to call what the stream does not (`hibernate` or `release_buffers`
+    /// when it goes idle, a streamed message with `begin_message` / `send_chunk` /
+    /// `end_message`). The stream owns the
     /// I/O side: calling `receive`, `next_event`, `advance_output` or `handle_timeout` here
     /// would take bytes, events or deadlines from under it.
     pub fn connection_mut(&mut self) -> &mut Connection {
