@@ -63,10 +63,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 _ => {}
             }
         }
-        let pending = conn.pending_output_len();
-        if pending > 0 {
-            stream.write_all(conn.pending_output()).await?;
-            conn.advance_output(pending);
+        // Output is a queue of chunks: write each, then report it.
+        while conn.pending_output_len() > 0 {
+            let chunk = conn.pending_output();
+            stream.write_all(chunk).await?;
+            let n = chunk.len();
+            conn.advance_output(n);
         }
         if conn.transport() == Transport::Close {
             return Ok(());

@@ -199,7 +199,7 @@ class Connection {
     const { x, engine, socket } = this;
     if (socket.destroyed || socket.writableEnded) return;
     while (all || !socket.writableNeedDrain) {
-      const len = x.sansws_pending_output_len(this.handle);
+      const len = x.sansws_pending_chunk_len(this.handle);
       if (len === 0) return;
       const n = Math.min(len, WRITE_PIECE);
       const bytes = Buffer.from(engine.view(x.sansws_pending_output_ptr(this.handle), n));

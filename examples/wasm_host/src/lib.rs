@@ -279,6 +279,13 @@ pub extern "C" fn sansws_pending_output_len(handle: u32) -> u32 {
     with_conn(handle, 0, |conn, _| conn.pending_output_len() as u32)
 }
 
+/// How many bytes start at `sansws_pending_output_ptr`: output is a queue of chunks (a payload
+/// sent by reference is one of its own), so the host writes one chunk at a time.
+#[no_mangle]
+pub extern "C" fn sansws_pending_chunk_len(handle: u32) -> u32 {
+    with_conn(handle, 0, |conn, _| conn.pending_output().len() as u32)
+}
+
 /// The socket took `n` bytes of the pending output.
 #[no_mangle]
 pub extern "C" fn sansws_advance_output(handle: u32, n: u32) {
