@@ -26,9 +26,9 @@ step "the packaged crate's tests, from $packaged"
 (
   cd "$packaged"
   bash scripts/setup-test-peers.sh
-  # Dependencies are shared with the repository's build; the crate itself is built from the
-  # packaged sources.
-  CARGO_TARGET_DIR="$root/target/package-check" cargo test --all-features --locked
+  # The repository's target directory, so dependencies built for its tests are reused; the
+  # crate itself is built from the packaged sources (another path, so other artifacts).
+  CARGO_TARGET_DIR="$root/target" cargo test --all-features --locked
 )
 
 step "public API listing (docs/public-api.txt)"
