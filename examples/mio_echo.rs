@@ -1,8 +1,10 @@
 //! An echo server on a hand-written mio event loop: non-blocking sockets, partial writes,
-//! backpressure through the pending-output count, buffers given back while a connection is
-//! idle, and every timer driven by the loop's own clock. This is the shape of an epoll or
-//! io_uring integration. permessage-deflate is offered to clients that ask for it, as in
-//! `tokio_echo`.
+//! backpressure through the pending-output count, one read buffer for every connection, and
+//! every timer driven by the loop's own clock, kept in a heap ordered by deadline so that a
+//! turn of the loop touches only the connections that had I/O or are due. This is the shape of
+//! an epoll or io_uring integration. permessage-deflate is offered to clients that ask for it,
+//! as in `tokio_echo`. Quiet connections give their buffers back and hibernate through the
+//! library's idle timer (`Config::idle_timeout`), one of the deadlines in the heap.
 //!
 //!     cargo run --example mio_echo -- 127.0.0.1:9003
 //!
@@ -20,7 +22,11 @@
 //!   new version. The client should answer the close frame; if it does not within the
 //!   library's close timeout (5 s by default), the socket is dropped anyway.
 
-use std::collections::HashMap;
+#[path = "common/allocator.rs"]
+mod allocator;
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::io::{ErrorKind, Read, Write};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -60,11 +66,13 @@ struct Client {
     handshake_deadline: Option<Duration>,
     /// When the server starts closing the connection; `None` once it did.
     close_at: Option<Duration>,
+    /// The deadline this client has in the loop's heap (entries that differ are stale).
+    scheduled: Option<Duration>,
 }
 
 impl Client {
-    /// The earliest of the connection's own deadline (keepalive, close timeout) and the
-    /// loop's deadlines for it.
+    /// The earliest of the connection's own deadline (keepalive, close timeout, send timeout,
+    /// idle timer) and the loop's deadlines for it.
     fn next_deadline(&mut self, now: Duration) -> Option<Duration> {
         [
             self.conn.poll_timeout(now),
@@ -93,23 +101,23 @@ impl Client {
         let closing = self.conn.state() == State::CloseSent;
         self.conn.handle_timeout(now);
         if self.conn.transport() == Transport::Close {
-            // A keepalive ping or our close frame met only silence: the peer stopped
-            // responding, so its socket is dropped, even with output it never took.
-            let what = if closing {
-                "close frame"
-            } else {
-                "keepalive ping"
+            // Our close frame, a keepalive ping or our output met only silence: the peer
+            // stopped responding, so its socket is dropped, even with output it never took.
+            let why = match self.conn.next_event() {
+                Some(Err(e)) => e.to_string(),
+                _ if closing => "close frame unanswered".to_string(),
+                _ => "timed out".to_string(),
             };
-            eprintln!("{}: {what} unanswered, dropped", self.peer);
+            eprintln!("{}: {why}, dropped", self.peer);
             return false;
         }
-        service(self, buf, now)
+        service(self, buf)
     }
 }
 
 /// Moves bytes for one connection until its socket would block. Returns false when the
 /// connection is over and its socket should be dropped.
-fn service(client: &mut Client, buf: &mut [u8], now: Duration) -> bool {
+fn service(client: &mut Client, buf: &mut [u8]) -> bool {
     let Client {
         socket,
         conn,
@@ -164,18 +172,59 @@ fn service(client: &mut Client, buf: &mut [u8], now: Duration) -> bool {
         if conn.transport() == Transport::Close && conn.pending_output_len() == 0 {
             return false;
         }
-        let _ = conn.poll_timeout(now);
         if !progress {
-            // Nothing to read and nothing left to write: the connection is idle until the
-            // next readiness event. Give its buffers back, so thousands of quiet
-            // connections hold only their fixed (and, with compression, codec) state. The
-            // price is an allocation at the next read; a server with steady traffic on every
-            // connection may prefer to do this only after some quiet time.
-            if conn.pending_output_len() == 0 {
-                conn.release_buffers();
-            }
+            // Nothing to read and nothing left to write: wait for the next readiness event.
+            // Buffers stay: the idle timer gives them back once the connection stays quiet.
             return true;
         }
+    }
+}
+
+/// The loop's timers: one entry per client for its earliest deadline, in a min-heap. A
+/// deadline that moves later keeps its entry (it fires early, finds nothing due, and the
+/// client is scheduled again); one that moves earlier gets a new entry, and the old one is
+/// skipped when it comes up (lazy invalidation). So the heap holds about one entry per
+/// client, and a busy client touches it about once per deadline, not once per message.
+#[derive(Default)]
+struct Timers {
+    heap: BinaryHeap<Reverse<(Duration, Token)>>,
+}
+
+impl Timers {
+    /// Puts `client`'s next deadline in the heap if it is earlier than the one there.
+    fn schedule(&mut self, token: Token, client: &mut Client, now: Duration) {
+        match client.next_deadline(now) {
+            Some(d) if client.scheduled.is_none_or(|s| d < s) => {
+                client.scheduled = Some(d);
+                self.heap.push(Reverse((d, token)));
+            }
+            Some(_) => {}
+            None => client.scheduled = None,
+        }
+    }
+
+    /// The earliest live deadline, dropping stale entries on the way.
+    fn next(&mut self, clients: &HashMap<Token, Client>) -> Option<Duration> {
+        while let Some(&Reverse((d, token))) = self.heap.peek() {
+            if clients.get(&token).is_some_and(|c| c.scheduled == Some(d)) {
+                return Some(d);
+            }
+            self.heap.pop();
+        }
+        None
+    }
+
+    /// Takes the next client whose deadline is due at `now`.
+    fn pop_due(&mut self, clients: &mut HashMap<Token, Client>, now: Duration) -> Option<Token> {
+        let d = self.next(clients)?;
+        if d > now {
+            return None;
+        }
+        let Reverse((_, token)) = self.heap.pop().expect("peeked");
+        if let Some(client) = clients.get_mut(&token) {
+            client.scheduled = None;
+        }
+        Some(token)
     }
 }
 
@@ -189,6 +238,7 @@ fn handshake_config() -> HandshakeConfig {
 }
 
 fn main() -> std::io::Result<()> {
+    allocator::fix_mmap_threshold();
     let addr = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:9003".into());
@@ -206,20 +256,27 @@ fn main() -> std::io::Result<()> {
     // The loop's clock: every deadline, the library's included, is a Duration since `origin`.
     let origin = Instant::now();
     let mut clients: HashMap<Token, Client> = HashMap::new();
+    let mut timers = Timers::default();
     let mut next = 1usize;
     let mut events = Events::with_capacity(256);
-    // Reads of at most half of Config::buffer_keep (64 KiB by default): steady traffic then
-    // allocates nothing in the connection.
-    let mut buf = vec![0u8; 32 * 1024];
+    // One read buffer for every connection: `receive` copies what it is given.
+    let mut buf = vec![0u8; 64 * 1024];
+    // When the heap's free pages next go back to the system (common/allocator.rs).
+    let mut next_trim = allocator::trims().then_some(allocator::TRIM_EVERY);
     loop {
-        // Sleep until the earliest deadline of any connection.
+        // Sleep until the earliest deadline of any connection (or of the allocator's trim).
         let now = origin.elapsed();
-        let deadline = clients
-            .values_mut()
-            .filter_map(|c| c.next_deadline(now))
+        let deadline = [timers.next(&clients), next_trim]
+            .into_iter()
+            .flatten()
             .min();
         poll.poll(&mut events, deadline.map(|d| d.saturating_sub(now)))?;
         let now = origin.elapsed();
+        if let Some(at) = next_trim.filter(|&at| at <= now) {
+            allocator::give_back_free_pages();
+            next_trim =
+                Some(at.max(now.saturating_sub(allocator::TRIM_EVERY)) + allocator::TRIM_EVERY);
+        }
 
         for event in events.iter() {
             if event.token() == LISTENER {
@@ -228,6 +285,8 @@ fn main() -> std::io::Result<()> {
                         Ok((mut socket, peer)) => {
                             let token = Token(next);
                             next += 1;
+                            // Small messages go out at once, not after the peer's delayed ACK.
+                            socket.set_nodelay(true)?;
                             poll.registry().register(
                                 &mut socket,
                                 token,
@@ -235,18 +294,16 @@ fn main() -> std::io::Result<()> {
                             )?;
                             let config = Config::default().keepalive(Some(timeouts.keepalive));
                             let conn = Connection::server_upgrade(config, handshake_config());
-                            clients.insert(
-                                token,
-                                Client {
-                                    socket,
-                                    peer,
-                                    conn,
-                                    handshake_deadline: Some(
-                                        now.saturating_add(timeouts.handshake),
-                                    ),
-                                    close_at: Some(now.saturating_add(timeouts.max_lifetime)),
-                                },
-                            );
+                            let mut client = Client {
+                                socket,
+                                peer,
+                                conn,
+                                handshake_deadline: Some(now.saturating_add(timeouts.handshake)),
+                                close_at: Some(now.saturating_add(timeouts.max_lifetime)),
+                                scheduled: None,
+                            };
+                            timers.schedule(token, &mut client, now);
+                            clients.insert(token, client);
                         }
                         Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                         Err(e) => return Err(e),
@@ -255,26 +312,22 @@ fn main() -> std::io::Result<()> {
                 continue;
             }
             let token = event.token();
-            let alive = clients
-                .get_mut(&token)
-                .is_some_and(|c| service(c, &mut buf, now));
-            if !alive {
-                if let Some(mut c) = clients.remove(&token) {
-                    let _ = poll.registry().deregister(&mut c.socket);
-                }
+            let Some(client) = clients.get_mut(&token) else {
+                continue;
+            };
+            if service(client, &mut buf) {
+                timers.schedule(token, client, now);
+            } else if let Some(mut c) = clients.remove(&token) {
+                let _ = poll.registry().deregister(&mut c.socket);
             }
         }
         // Timers: fire what is due, then let those connections write or finish.
-        let due: Vec<Token> = clients
-            .iter_mut()
-            .filter_map(|(t, c)| c.next_deadline(now).is_some_and(|d| d <= now).then_some(*t))
-            .collect();
-        for token in due {
-            let client = clients.get_mut(&token).expect("listed above");
-            if !client.on_timer(&mut buf, now) {
-                if let Some(mut c) = clients.remove(&token) {
-                    let _ = poll.registry().deregister(&mut c.socket);
-                }
+        while let Some(token) = timers.pop_due(&mut clients, now) {
+            let client = clients.get_mut(&token).expect("live entries only");
+            if client.on_timer(&mut buf, now) {
+                timers.schedule(token, client, now);
+            } else if let Some(mut c) = clients.remove(&token) {
+                let _ = poll.registry().deregister(&mut c.socket);
             }
         }
     }

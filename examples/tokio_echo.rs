@@ -1,25 +1,90 @@
-//! An async echo server over tokio's TcpStream. The state machine is not async: the task
-//! feeds it what the socket read, drains its events, writes its output, and sleeps until the
-//! connection's next deadline or the next read, whichever comes first. permessage-deflate is
-//! offered to clients that ask for it (browsers and most client libraries do).
+//! An async echo server over tokio's TcpStream. The state machine is not async: each task
+//! waits for whichever comes first of its socket becoming readable, its socket becoming
+//! writable while output is pending, and the connection's next deadline, then moves bytes
+//! without awaiting. permessage-deflate is offered to clients that ask for it (browsers and
+//! most client libraries do).
 //!
 //!     cargo run --example tokio_echo -- 127.0.0.1:9002
+//!
+//! What a host must get right, shown here:
+//! - **Writes never hide backpressure or block timers.** Output is written with `try_write`
+//!   from `pending_output()` and reported with `advance_output(n)`: the bytes stay pending
+//!   (and counted in `pending_output_len()`) until the socket took them, and a peer that does
+//!   not read never holds the task in a write, so keepalive, the close timeout and the send
+//!   timeout all fire.
+//! - **One read buffer per thread**, not per connection: `receive` copies what it is given,
+//!   so the buffer is free again as soon as it returns, and 10,000 quiet connections hold no
+//!   read buffers.
+//! - **Idle memory is the library's job**: `Config::idle_timeout` (1 s by default) gives back
+//!   a quiet connection's buffers and hibernates its compression through the same deadline
+//!   as the other timers; busy connections keep theirs, so steady traffic allocates nothing.
+//!   The process's part is the allocator's: see `common/allocator.rs`.
+//! - **The final flush is bounded**: once `transport()` says `Close`, pending output (a close
+//!   frame) is written for at most `FINAL_FLUSH`, then the socket is dropped.
 
+#[path = "common/allocator.rs"]
+mod allocator;
+
+use std::cell::RefCell;
+use std::io::ErrorKind;
 use std::sync::Arc;
 use std::time::Duration;
 
 use sansws::extensions::deflate::{DeflateConfig, PerMessageDeflate};
 use sansws::handshake::{AcceptOptions, HandshakeConfig};
 use sansws::{Config, Connection, Event, Transport};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
+
+/// Stop reading from a peer while this much output waits for it: a slow reader must not make
+/// the server buffer without bound.
+const HIGH_WATER: usize = 1 << 20;
+/// How long a connection that is over may take to write its last bytes.
+const FINAL_FLUSH: Duration = Duration::from_secs(5);
+
+thread_local! {
+    /// The one read buffer of this thread's tasks: 64 KiB, so a large message arrives in few
+    /// reads.
+    static READ_BUF: RefCell<Vec<u8>> = RefCell::new(vec![0; 64 * 1024]);
+}
+
+/// Reads what the socket has (once) into the thread's buffer and hands it to `conn`.
+fn read_some(stream: &TcpStream, conn: &mut Connection) -> std::io::Result<()> {
+    READ_BUF.with_borrow_mut(|buf| match stream.try_read(buf) {
+        Ok(0) => {
+            conn.receive_eof();
+            Ok(())
+        }
+        Ok(n) => {
+            conn.receive(&buf[..n]);
+            Ok(())
+        }
+        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => Ok(()),
+        Err(e) => Err(e),
+    })
+}
+
+/// Writes pending output until the socket would block or nothing is left.
+fn write_some(stream: &TcpStream, conn: &mut Connection) -> std::io::Result<()> {
+    while conn.pending_output_len() > 0 {
+        match stream.try_write(conn.pending_output()) {
+            Ok(0) => return Err(ErrorKind::WriteZero.into()),
+            Ok(n) => conn.advance_output(n),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
 
 async fn serve(mut stream: TcpStream) -> std::io::Result<()> {
     let origin = Instant::now();
     let config = Config::default().keepalive(Some(Duration::from_secs(30)));
     let mut conn = Connection::server_upgrade(config, handshake_config());
-    let mut buf = vec![0u8; 16 * 1024];
+    // When the connection said the transport should close: the final flush's deadline.
+    let mut flush_until: Option<Instant> = None;
     loop {
         while let Some(event) = conn.next_event() {
             match event {
@@ -36,25 +101,36 @@ async fn serve(mut stream: TcpStream) -> std::io::Result<()> {
                 Err(e) => eprintln!("connection failed: {e}"),
             }
         }
-        // The bytes stay pending until the socket took them, so pending_output_len() remains
-        // an honest backpressure signal while write_all waits.
-        let pending = conn.pending_output_len();
-        if pending > 0 {
-            stream.write_all(conn.pending_output()).await?;
-            conn.advance_output(pending);
+        write_some(&stream, &mut conn)?;
+        let closing = conn.transport() == Transport::Close;
+        if closing {
+            if conn.pending_output_len() == 0 {
+                return stream.shutdown().await;
+            }
+            let until = *flush_until.get_or_insert_with(|| Instant::now() + FINAL_FLUSH);
+            if Instant::now() >= until {
+                return Ok(()); // dropped with output the peer never took
+            }
         }
-        if conn.transport() == Transport::Close {
-            return stream.shutdown().await;
-        }
-        let deadline = conn.poll_timeout(origin.elapsed()).map(|d| origin + d);
+        let reading = !closing && conn.pending_output_len() < HIGH_WATER;
+        let writing = conn.pending_output_len() > 0;
+        let deadline = match (conn.poll_timeout(origin.elapsed()), flush_until) {
+            (Some(d), Some(f)) => Some((origin + d).min(f)),
+            (d, f) => d.map(|d| origin + d).or(f),
+        };
         tokio::select! {
-            read = stream.read(&mut buf) => match read? {
-                0 => conn.receive_eof(),
-                n => { conn.receive(&buf[..n]); }
-            },
+            ready = stream.readable(), if reading => {
+                ready?;
+                read_some(&stream, &mut conn)?;
+            }
+            ready = stream.writable(), if writing => {
+                ready?;
+                write_some(&stream, &mut conn)?;
+            }
             _ = tokio::time::sleep_until(deadline.unwrap_or(origin)), if deadline.is_some() => {
                 conn.handle_timeout(origin.elapsed());
             }
+            else => return Ok(()),
         }
     }
 }
@@ -70,6 +146,16 @@ fn handshake_config() -> HandshakeConfig {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::io::Result<()> {
+    allocator::fix_mmap_threshold();
+    if allocator::trims() {
+        tokio::spawn(async {
+            let mut every = tokio::time::interval(allocator::TRIM_EVERY);
+            loop {
+                every.tick().await;
+                allocator::give_back_free_pages();
+            }
+        });
+    }
     let addr = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:9002".into());

@@ -9,8 +9,9 @@
 # `cargo build --release --example tokio_echo --example mio_echo`, so this measures whatever
 # the tree holds; the peers and the load generator are the separate project benches/e2e), then
 # for each round, case and server: starts the server, runs the load generator against it,
-# records messages/s, the server's peak RSS (VmHWM from /proc/PID/status) and the CPU time
-# both sides spent per message, and stops the server. Within a round every server runs each
+# records messages/s, the server's peak RSS (VmHWM from /proc/PID/status), the CPU time
+# both sides spent per message and the server's minor page faults per message, and stops the
+# server. Within a round every server runs each
 # case before the next case starts, in an order rotated from round to round, so that drift on
 # this shared machine hits all of them alike. Prints markdown tables of the medians, each
 # server's figures as a ratio to the best of the peers (sansws servers are not peers), with
@@ -31,6 +32,8 @@
 #   BENCH_E2E_RUNS      runs of each (server, case) (3; quick 1)
 #   BENCH_E2E_IDLE      idle connections in the idle case (10000; quick 500)
 #   BENCH_E2E_SERVERS   space-separated subset of server names (all)
+#   BENCH_E2E_EXTRA     more servers, "name|sansws|binary" separated by spaces (none): e.g. an
+#                       earlier build of an example, to compare two builds in one run
 #   BENCH_E2E_CASES     space-separated subset of case names (all)
 #   BENCH_E2E_PORTS     first and last port to use ("9301 9399")
 #   BENCH_E2E_PIN       1 to pin server and load generator to different cores (1)
@@ -85,6 +88,8 @@ all_servers=(
     "tokio-websockets|peer|$e2e_target/release/tokio_websockets_echo"
     "fastwebsockets|peer|$e2e_target/release/fastwebsockets_echo"
 )
+# shellcheck disable=SC2206 # the entries are words
+all_servers+=(${BENCH_E2E_EXTRA:-})
 # name | label | load generator arguments
 all_cases=(
     "20B|100 × 20 B|--connections 100 --size 20"
@@ -127,7 +132,7 @@ stop_server() {
 trap stop_server EXIT
 
 results=${report_from:-$out/results.tsv}
-[[ -n $report_from ]] || printf 'round\tcase\tserver\tmsg_per_s\tbytes_per_s\tpeak_rss_kib\tserver_cpu\tloadgen_cpu\tserver_us_per_msg\tloadgen_us_per_msg\n' >"$results"
+[[ -n $report_from ]] || printf 'round\tcase\tserver\tmsg_per_s\tbytes_per_s\tpeak_rss_kib\tserver_cpu\tloadgen_cpu\tserver_us_per_msg\tloadgen_us_per_msg\tserver_faults_per_msg\n' >"$results"
 
 # run_one ROUND CASE SERVER: one measurement, appended to $results.
 run_one() {
@@ -167,9 +172,10 @@ run_one() {
     rss=$(awk '/^VmHWM:/ { print $2 }' "/proc/$server_pid/status")
     stop_server
     field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $line"; }
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$case_name" "$name" \
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$case_name" "$name" \
         "$(field msg_per_s)" "$(field bytes_per_s)" "$rss" "$(field server_cpu)" \
-        "$(field loadgen_cpu)" "$(field server_us_per_msg)" "$(field loadgen_us_per_msg)" >>"$results"
+        "$(field loadgen_cpu)" "$(field server_us_per_msg)" "$(field loadgen_us_per_msg)" \
+        "$(field server_faults_per_msg)" >>"$results"
     printf '  %-18s %-6s %10s msg/s  peak RSS %8s KiB  server CPU %s (%s µs/msg)  load generator CPU %s\n' \
         "$name" "$case_name" "$(field msg_per_s)" "$rss" "$(field server_cpu)" \
         "$(field server_us_per_msg)" "$(field loadgen_cpu)" >&2
@@ -224,6 +230,7 @@ model=$(lscpu | sed -n 's/^Model name: *//p' | head -n 1)
             rate[key] = rate[key] " " $4; rss[key] = rss[key] " " $6
             scpu[key] = scpu[key] " " $7; lcpu[key] = lcpu[key] " " $8
             sus[key] = sus[key] " " $9; lus[key] = lus[key] " " $10
+            flt[key] = flt[key] " " $11
         }
         END {
             ns = split(names, server, " "); split(kinds, kind, " ")
@@ -271,6 +278,19 @@ model=$(lscpu | sed -n 's/^Model name: *//p' | head -n 1)
                 row = "| " f[2] " |"
                 for (s = 1; s <= ns; s++)
                     row = row " " sprintf(m[s] < 100 ? "%.2f" : "%.0f", m[s]) (best > 0 ? sprintf(" (%.2f×)", m[s] / best) : "") " |"
+                print row
+            }
+
+            print "\nServer minor page faults per message (median; from /proc/PID/stat): memory mapped afresh while"
+            print "serving, such as buffers allocated and given back per message:\n"
+            print header; print rule
+            for (c = 1; c <= nc; c++) {
+                split(caseline[c], f, "|")
+                row = "| " f[2] " |"
+                for (s = 1; s <= ns; s++) {
+                    v = flt[f[1], server[s]]
+                    row = row " " (v ~ /[0-9]/ ? sprintf("%.2f", median(v)) : "NA") " |"
+                }
                 print row
             }
 

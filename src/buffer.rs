@@ -1,20 +1,31 @@
-//! A reusable byte buffer that remembers how large its allocation grew, and the one place where
-//! the policy lives that decides when that allocation is given back.
+//! A reusable byte buffer that remembers how large its allocation grew and how much of it was
+//! needed, and the one place where the policy lives that decides when that allocation is given
+//! back.
 //!
 //! Every buffer a connection owns (input, output, the gathering buffer of a fragmented or
 //! decompressed message, the extension's scratch) is a [`RetainedBuf`]. Payloads are handed out
 //! as views split off these buffers, and a split shrinks the buffer's visible capacity while the
-//! allocation stays the same size; so the largest capacity seen (the high-water mark) is recorded
-//! before every split and after every growth, by the methods below, never by their callers.
+//! allocation stays the same size; so the largest capacity seen (the high-water mark) and the
+//! most bytes held at once (the peak) are recorded before every split and after every growth,
+//! by the methods below, never by their callers.
+//!
+//! The policy: **busy keeps, idle gives back.** Nothing is shrunk at message boundaries: a
+//! payload handed out shares the allocation, and once the caller dropped it the next write
+//! reclaims the same allocation, so steady traffic allocates nothing per message, whatever
+//! its size. Memory goes back only on the caller's clock: once per period of the idle timer,
+//! a buffer much larger than the period's need is cut down ([`RetainedBuf::trim`]), and an
+//! idle connection gives back everything ([`RetainedBuf::release`]).
 
 use bytes::{Buf, BytesMut};
 use core::ops::{Deref, DerefMut};
 
-/// A [`BytesMut`] and the largest capacity it had since its allocation was last replaced.
+/// A [`BytesMut`], the largest capacity it had since its allocation was last replaced, and the
+/// most bytes it held at once since the last [`trim`](Self::trim).
 #[derive(Debug, Default)]
 pub(crate) struct RetainedBuf {
     buf: BytesMut,
     high_water: usize,
+    peak: usize,
 }
 
 impl Deref for RetainedBuf {
@@ -25,11 +36,19 @@ impl Deref for RetainedBuf {
     }
 }
 
-/// In-place edits (unmasking) cannot change the capacity, so they need no bookkeeping.
+/// In-place edits (unmasking) cannot change the capacity or the length, so they need no
+/// bookkeeping.
 impl DerefMut for RetainedBuf {
     fn deref_mut(&mut self) -> &mut [u8] {
         &mut self.buf
     }
+}
+
+/// Whether an allocation of `allocated` bytes is out of proportion to a period whose largest
+/// need was `need`: larger than `keep` and than twice that need. Twice, so that a buffer sized
+/// by doubling for its traffic is never cut down while the traffic goes on.
+fn oversized(allocated: usize, keep: usize, need: usize) -> bool {
+    allocated > keep.max(need.saturating_mul(2))
 }
 
 impl RetainedBuf {
@@ -42,14 +61,22 @@ impl RetainedBuf {
         self.buf.capacity()
     }
 
-    /// The largest capacity seen since the allocation was last replaced.
+    /// The size of the allocation written into, as far as it can be known: the largest
+    /// capacity seen since it was last replaced (never less than the allocation's size).
     #[cfg(test)]
-    pub fn high_water(&self) -> usize {
+    pub fn allocated(&self) -> usize {
         self.high_water
+    }
+
+    /// The most bytes held at once since the last [`trim`](Self::trim).
+    #[cfg(test)]
+    pub fn peak(&self) -> usize {
+        self.peak
     }
 
     fn note(&mut self) {
         self.high_water = self.high_water.max(self.buf.capacity());
+        self.peak = self.peak.max(self.buf.len());
     }
 
     pub fn extend_from_slice(&mut self, data: &[u8]) {
@@ -106,34 +133,49 @@ impl RetainedBuf {
         core::mem::take(&mut self.buf)
     }
 
-    /// Replaces the buffer.
+    /// Replaces the buffer (the period's peak is kept).
     pub fn set(&mut self, buf: BytesMut) {
         self.high_water = buf.capacity();
         self.buf = buf;
+        self.note();
     }
 
     /// Makes room for `more` bytes: first in the allocation already owned (moving only the bytes
-    /// held), otherwise in a new allocation of `max(held + more, 2 × capacity)`, so that a
-    /// stream of reads allocates a logarithmic number of times. `limit`, when given, caps that
-    /// doubling at `max(held + more, limit)`: a frame arriving whole never makes the buffer grow
-    /// past its end. A limit is a cap only; it never causes an allocation by itself.
+    /// held, once every view split off it was dropped), otherwise in a new allocation of
+    /// `held + more` at least:
+    ///
+    /// - as large as the old one if the bytes take at most half of that: a caller still
+    ///   holding payloads of the old one gets the same room again, not a series of small
+    ///   allocations, and never a growing one;
+    /// - otherwise twice the old one, so that a frame arriving in many reads allocates a
+    ///   logarithmic number of times, and a message about the size of the buffer finds room
+    ///   for itself beside the bytes that came before it.
+    ///
+    /// `limit`, when given, caps that at `max(held + more, limit)`: a frame arriving whole
+    /// never makes the buffer grow past its end. A limit is a cap only; it never causes an
+    /// allocation by itself. So the allocation is less than four times the bytes held, or the
+    /// limit.
     pub fn make_room(&mut self, more: usize, limit: Option<usize>) {
         let held = self.buf.len();
         if self.buf.capacity() - held >= more || self.try_reclaim(more) {
             return;
         }
         let needed = held.saturating_add(more);
-        let mut target = needed.max(self.buf.capacity().saturating_mul(2));
+        let mut target = if needed.saturating_mul(2) <= self.high_water {
+            self.high_water
+        } else {
+            needed.max(self.high_water.saturating_mul(2))
+        };
         if let Some(limit) = limit {
             target = target.min(needed.max(limit));
         }
         let mut fresh = BytesMut::with_capacity(target);
         fresh.extend_from_slice(&self.buf);
-        self.buf = fresh;
-        self.note();
+        self.set(fresh);
     }
 
-    /// Moves the bytes held into an allocation of exactly their size (none if empty).
+    /// Moves the bytes held into an allocation of exactly their size (none if empty), and
+    /// starts a new period.
     pub fn release(&mut self) {
         let fresh = if self.buf.is_empty() {
             BytesMut::new()
@@ -141,33 +183,23 @@ impl RetainedBuf {
             BytesMut::from(&self.buf[..])
         };
         self.set(fresh);
+        self.peak = self.buf.len();
     }
 
-    /// Gives back memory the buffer no longer needs, so that what a connection holds between
-    /// events never depends on the size of an earlier message. Called at rest points (every
-    /// decodable event handed out, output taken), never per byte. Once the allocation grew
-    /// past `keep`:
-    ///
-    /// - an emptied buffer is released;
-    /// - a buffer that needs at most `keep / 2` bytes moves them into a fresh allocation of just
-    ///   their size, so what it holds is then the same whatever came before;
-    /// - a buffer whose allocation exceeds `factor` times what it needs (`need`, at least its
-    ///   length, at least `keep`) moves its bytes into a fresh allocation of just their size.
-    ///
-    /// Each move copies less than half of `keep`, or less than `1/factor` of the allocation it
-    /// gives up, so the extra copying stays a fraction of the bytes that made the buffer grow.
-    pub fn settle(&mut self, keep: usize, need: usize, factor: usize) {
+    /// Ends a period of the idle timer in which the connection was busy: an allocation out of
+    /// proportion to the period's need (see [`oversized`]: larger than `keep` and than twice
+    /// the most bytes held at once, or `need` if the caller knows of a larger one) is given
+    /// back, the bytes held moving once into an allocation of their size. A buffer that carried
+    /// one 16 MiB message and then only small ones holds 16 MiB for at most two periods.
+    /// Returns whether it was cut down.
+    pub fn trim(&mut self, keep: usize, need: usize) -> bool {
         self.note();
-        if self.high_water <= keep {
-            return;
-        }
-        let need = need.max(self.buf.len());
-        if self.buf.is_empty()
-            || need <= keep / 2
-            || self.high_water > need.max(keep).saturating_mul(factor)
-        {
+        let cut = oversized(self.high_water, keep, self.peak.max(need));
+        if cut {
             self.release();
         }
+        self.peak = self.buf.len();
+        cut
     }
 }
 
@@ -185,47 +217,91 @@ mod tests {
     }
 
     #[test]
-    fn a_buffer_within_keep_is_left_alone() {
+    fn a_payload_handed_out_and_dropped_leaves_its_allocation_for_the_next_one() {
+        // A 1 MiB message arrives, is split off and handed out, and dropped by the caller;
+        // the next one lands in the same allocation (busy keeps).
+        let mut buf = RetainedBuf::new();
+        buf.make_room(1 << 20, None);
+        let start = buf.as_ptr();
+        for _ in 0..3 {
+            buf.make_room(1 << 20, None);
+            buf.extend_from_slice(&alloc::vec![1u8; 1 << 20]);
+            assert_eq!(buf.as_ptr(), start, "same allocation");
+            let message = buf.split_to(1 << 20).freeze();
+            drop(message);
+        }
+        assert_eq!(buf.peak(), 1 << 20);
+    }
+
+    #[test]
+    fn nothing_is_given_back_at_message_boundaries() {
+        // No method but `trim` and `release` shrinks: an emptied 1 MiB buffer stays 1 MiB.
+        let mut buf = grown(1 << 20, 1 << 20);
+        buf.advance(1 << 20);
+        buf.make_room(100, None);
+        assert!(buf.capacity() >= 1 << 20);
+    }
+
+    #[test]
+    fn a_buffer_in_proportion_to_its_period_is_kept() {
+        // 1 MiB held at the peak of the period, in a 1 MiB allocation (and in a 2 MiB one:
+        // twice the need is the bound): kept.
+        for capacity in [1 << 20, 2 << 20] {
+            let mut buf = grown(1 << 20, capacity);
+            let _message = buf.split_to(1 << 20);
+            let before = buf.allocated();
+            assert!(!buf.trim(KEEP, 0));
+            assert_eq!(buf.allocated(), before);
+        }
+        // Anything up to `keep` is kept whatever the need.
         let mut buf = grown(0, KEEP);
-        buf.settle(KEEP, 0, 2);
+        assert!(!buf.trim(KEEP, 0));
         assert_eq!(buf.capacity(), KEEP);
     }
 
     #[test]
-    fn an_emptied_buffer_past_keep_is_released() {
-        let mut buf = grown(0, 10 * KEEP);
-        buf.settle(KEEP, 0, 2);
-        assert_eq!((buf.capacity(), buf.high_water()), (0, 0));
-    }
-
-    #[test]
-    fn a_few_bytes_left_in_a_large_buffer_move_to_an_allocation_of_their_size() {
-        let mut buf = grown(1000, 10 * KEEP);
-        buf.settle(KEEP, 0, 2);
-        assert_eq!(&buf[..], &[7u8; 1000][..]);
-        assert!(buf.capacity() < 2000, "{}", buf.capacity());
-        // Once moved, settling again moves nothing (no repeated copying).
+    fn a_buffer_out_of_proportion_to_its_period_is_cut_to_what_it_holds() {
+        // A period whose peak was 1 MiB keeps a 1 MiB buffer; the next period's peak is 1 KiB,
+        // so the buffer is cut, keeping its bytes, in an allocation of their size.
+        let mut buf = grown(1 << 20, 1 << 20);
+        buf.advance((1 << 20) - 1000);
+        assert!(!buf.trim(KEEP, 0), "the period that carried 1 MiB keeps it");
+        assert_eq!(buf.peak(), 1000, "a new period starts from what is held");
+        buf.extend_from_slice(&[7u8; 24]);
+        assert!(
+            buf.trim(KEEP, 0),
+            "a period that needed 1 KiB gives 1 MiB back"
+        );
+        assert_eq!(&buf[..], &[7u8; 1024][..]);
+        assert!(buf.allocated() < 2048, "{}", buf.allocated());
+        // Moved once: the next period moves nothing.
         let before = buf.as_ptr();
-        buf.settle(KEEP, 0, 2);
+        assert!(!buf.trim(KEEP, 0));
         assert_eq!(buf.as_ptr(), before);
     }
 
     #[test]
-    fn a_buffer_is_kept_while_its_allocation_is_in_proportion_to_its_need() {
-        // 48 KiB held in 128 KiB: more than keep / 2, not more than twice the need.
-        let mut buf = grown(48 << 10, 2 * KEEP);
-        let before = buf.as_ptr();
-        buf.settle(KEEP, 0, 2);
-        assert_eq!(buf.as_ptr(), before, "kept");
-        // The same bytes in 1 MiB: out of proportion, moved.
-        let mut buf = grown(48 << 10, 16 * KEEP);
-        buf.settle(KEEP, 0, 2);
-        assert!(buf.capacity() < 2 * KEEP);
-        // A need announced by the caller (a large frame arriving) keeps a large allocation.
-        let mut buf = grown(48 << 10, 16 * KEEP);
-        let before = buf.as_ptr();
-        buf.settle(KEEP, 8 * KEEP, 2);
-        assert_eq!(buf.as_ptr(), before, "kept for the frame that is arriving");
+    fn a_need_known_to_the_caller_keeps_the_allocation() {
+        // A large frame announced and partly arrived: its length is the need, so the
+        // allocation that carried the previous one is kept for it (never grown for it).
+        let mut buf = grown(4096, 4 << 20);
+        assert!(!buf.trim(KEEP, 3 << 20));
+        assert!(
+            buf.trim(KEEP, 1 << 20),
+            "out of proportion to the frame announced"
+        );
+    }
+
+    #[test]
+    fn the_marks_survive_splits() {
+        // A large message split off leaves a view whose capacity says nothing of the
+        // allocation; the marks still do.
+        let mut buf = grown(10 * KEEP, 10 * KEEP);
+        let message = buf.split_to(10 * KEEP - 10);
+        assert!(buf.capacity() < KEEP);
+        assert!(buf.allocated() >= 10 * KEEP);
+        assert_eq!(buf.peak(), 10 * KEEP);
+        drop(message);
     }
 
     #[test]
@@ -236,40 +312,39 @@ mod tests {
         assert!(buf.capacity() < 64);
         let mut buf = grown(0, KEEP);
         buf.release();
-        assert_eq!(buf.capacity(), 0);
-    }
-
-    #[test]
-    fn the_high_water_mark_survives_splits() {
-        // A large message split off leaves a view whose capacity says nothing of the
-        // allocation; the mark still does, so settling gives the allocation back.
-        let mut buf = grown(10 * KEEP, 10 * KEEP);
-        let message = buf.split_to(10 * KEEP - 10);
-        assert!(buf.capacity() < KEEP);
-        assert!(buf.high_water() >= 10 * KEEP);
-        buf.settle(KEEP, 0, 2);
-        assert!(buf.capacity() < 64, "moved out of the large allocation");
-        drop(message);
+        assert_eq!((buf.capacity(), buf.allocated(), buf.peak()), (0, 0, 0));
     }
 
     #[test]
     fn growth_doubles_what_is_owned_and_stops_at_the_limit() {
         // 10 bytes held in a 1000-byte allocation whose front is still viewed elsewhere
-        // (so no room can be reclaimed), 500 more wanted: twice the capacity.
+        // (so no room can be reclaimed), more wanted than the allocation holds: twice it.
         let mut buf = grown(20, 1000);
         let view = buf.split_to(10);
-        let capacity = buf.capacity();
-        buf.make_room(capacity + 500, None);
-        assert!(buf.capacity() >= 2 * capacity, "{}", buf.capacity());
+        buf.make_room(1500, None);
+        assert!(buf.capacity() >= 2000, "{}", buf.capacity());
         assert_eq!(&buf[..], &[7u8; 10][..]);
         // With a limit (a frame's end), growth stops there, though never below the need.
         let mut buf = grown(20, 1000);
         let view2 = buf.split_to(10);
-        let capacity = buf.capacity();
-        buf.make_room(capacity + 10, Some(capacity + 100));
-        assert!(buf.capacity() < capacity + 200, "{}", buf.capacity());
+        buf.make_room(1000, Some(1100));
+        assert!(buf.capacity() < 1200, "{}", buf.capacity());
         buf.make_room(5000, Some(100));
         assert!(buf.capacity() >= 5010);
         drop((view, view2));
+    }
+
+    #[test]
+    fn a_caller_holding_payloads_gets_a_new_allocation_as_large_as_the_old_one() {
+        // The payloads split off each allocation are still held, so none can be reclaimed:
+        // the next one is as large (not one small allocation per read), and never larger.
+        let mut buf = grown(0, KEEP);
+        let mut held = alloc::vec::Vec::new();
+        for _ in 0..20 {
+            buf.make_room(8 << 10, None);
+            buf.extend_from_slice(&[1u8; 8 << 10]);
+            held.push(buf.split_to(8 << 10));
+            assert_eq!(buf.allocated(), KEEP);
+        }
     }
 }

@@ -7,6 +7,13 @@ use std::time::Duration;
 use common::{client_seeded, drain, feed_chunked, frames};
 use sansws::{CloseCode, Config, Connection, Error, Event, SendError, State, Transport};
 
+/// `config` with only the close timeout and keepalive it sets: the send timeout and the idle
+/// timer (tests/send_timeout.rs, tests/idle_timer.rs) would add deadlines of their own to the
+/// ones these tests read.
+fn only_close_timers(config: Config) -> Config {
+    config.send_timeout(None).idle_timeout(None)
+}
+
 fn pair(config: Config) -> (Connection, Connection) {
     (
         client_seeded(config.clone(), 11),
@@ -149,8 +156,9 @@ fn close_arguments_are_checked() {
 
 #[test]
 fn close_timeout_uses_the_callers_clock() {
-    let mut server =
-        Connection::server(Config::default().close_timeout(Some(Duration::from_secs(5))));
+    let mut server = Connection::server(only_close_timers(
+        Config::default().close_timeout(Some(Duration::from_secs(5))),
+    ));
     assert_eq!(
         server.poll_timeout(Duration::from_secs(100)),
         None,
@@ -176,7 +184,7 @@ fn close_timeout_uses_the_callers_clock() {
 
 #[test]
 fn client_gives_up_waiting_for_the_server_to_close_the_transport() {
-    let (mut client, mut server) = pair(Config::default());
+    let (mut client, mut server) = pair(only_close_timers(Config::default()));
     client.close(CloseCode::NORMAL, "").unwrap();
     pump(&mut client, &mut server);
     pump(&mut server, &mut client);
@@ -189,7 +197,9 @@ fn client_gives_up_waiting_for_the_server_to_close_the_transport() {
 #[test]
 fn keepalive_pings_then_gives_up_on_silence() {
     let interval = Duration::from_secs(10);
-    let mut server = Connection::server(Config::default().keepalive(Some(interval)));
+    let mut server = Connection::server(only_close_timers(
+        Config::default().keepalive(Some(interval)),
+    ));
     assert_eq!(server.poll_timeout(Duration::ZERO), Some(interval));
     server.handle_timeout(interval);
     assert_eq!(
@@ -254,7 +264,7 @@ fn partial_writes_and_backpressure() {
 
 #[test]
 fn input_that_arrived_before_a_close_timeout_is_still_decoded() {
-    let (mut client, mut server) = pair(Config::default());
+    let (mut client, mut server) = pair(only_close_timers(Config::default()));
     server.close(CloseCode::NORMAL, "").unwrap();
     let deadline = server
         .poll_timeout(Duration::ZERO)
@@ -286,7 +296,7 @@ fn keepalive_does_not_run_during_the_opening_handshake() {
     use sansws::entropy::OsEntropy;
     use sansws::handshake::{ClientRequest, HandshakeConfig};
     let interval = Duration::from_secs(1);
-    let config = Config::default().keepalive(Some(interval));
+    let config = only_close_timers(Config::default().keepalive(Some(interval)));
     let mut server = Connection::server_upgrade(config.clone(), HandshakeConfig::default());
     server.receive(b"GET / HTTP/1.1\r\nHost: x\r\n");
     assert_eq!(server.next_event(), None);

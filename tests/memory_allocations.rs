@@ -1,13 +1,18 @@
 //! Allocations in steady state, counted by a global allocator: receiving small messages
-//! allocates at most once per message (zero when the payload is a view of the input buffer),
-//! whatever the read size; a stream of large messages reuses the input buffer instead of
-//! growing a new one per message; sending allocates nothing per message once the output
-//! buffer has grown; and a frame header alone never causes an allocation sized by the length
-//! it announces.
+//! allocates nothing per message (the payload is a view of the input buffer), whatever the
+//! read size; a stream of large messages reuses the input buffer instead of growing a new one
+//! per message; sending allocates nothing per message once the output buffer has grown; an
+//! echo of 64 KiB and 1 MiB messages, both directions, with and without permessage-deflate,
+//! allocates nothing per message while the idle timer runs on the test's clock (busy
+//! connections keep their buffers); and a frame header alone never causes an allocation sized
+//! by the length it announces.
 
 mod common;
 
+use std::time::Duration;
+
 use common::{client_seeded, drain};
+use sansws::extensions::deflate::DeflateConfig;
 use sansws::{Config, Connection, Event, MessageKind, ReceiveMode};
 
 #[global_allocator]
@@ -145,5 +150,98 @@ fn sending_allocates_nothing_per_message_once_the_buffer_has_grown() {
         });
         println!("send (client: {role_client}): {allocs} allocations for {MESSAGES} messages");
         assert_eq!(allocs, 0, "client: {role_client}");
+    }
+}
+
+/// Moves `from`'s output to `to` in writes and reads of 64 KiB and returns the one message
+/// delivered.
+fn carry(from: &mut Connection, to: &mut Connection) -> bytes::Bytes {
+    let mut got = None;
+    while from.pending_output_len() > 0 {
+        let n = from.pending_output_len().min(64 << 10);
+        to.receive(&from.pending_output()[..n]);
+        from.advance_output(n);
+        while let Some(ev) = to.next_event() {
+            match ev.unwrap() {
+                Event::Binary(b) => {
+                    assert!(got.is_none(), "one message at a time");
+                    got = Some(b);
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+    got.expect("the message arrived")
+}
+
+/// Fires whatever timer of `conn` is due at `now` (the idle timer's periods, here).
+fn tick(conn: &mut Connection, now: Duration) {
+    if conn.poll_timeout(now).is_some_and(|d| d <= now) {
+        conn.handle_timeout(now);
+    }
+}
+
+/// One round trip: `origin` sends `payload`, `echo` receives it and sends it back, `origin`
+/// receives the echo. Each received payload is dropped before the next send, as an echo
+/// server does once it queued the reply.
+fn round_trip(origin: &mut Connection, echo: &mut Connection, payload: &[u8]) {
+    origin.send_binary(payload).unwrap();
+    let got = carry(origin, echo);
+    assert_eq!(got.len(), payload.len());
+    echo.send_binary(&got).unwrap();
+    drop(got);
+    let back = carry(echo, origin);
+    assert_eq!(back.len(), payload.len());
+}
+
+#[test]
+fn an_echo_of_large_messages_allocates_nothing_per_message() {
+    let config = Config::default()
+        .max_frame_size(4 << 20)
+        .max_message_size(4 << 20);
+    for size in [64 << 10, 1 << 20] {
+        for deflate in [false, true] {
+            for client_first in [true, false] {
+                // JSON-like text compresses as traffic does; without deflate any bytes do.
+                let payload = common::deflate::json(size, 3);
+                let (mut client, mut server) = if deflate {
+                    common::deflate::deflate_pair(
+                        DeflateConfig::default(),
+                        DeflateConfig::default(),
+                        config.clone(),
+                    )
+                } else {
+                    (
+                        client_seeded(config.clone(), 3),
+                        Connection::server(config.clone()),
+                    )
+                };
+                // 50 ms of the test's clock per round trip: the idle timer (1 s) ends a busy
+                // period every 20 round trips, and must not take the buffers away.
+                let mut now = Duration::ZERO;
+                let mut rounds = |n: usize, client: &mut Connection, server: &mut Connection| {
+                    for _ in 0..n {
+                        if client_first {
+                            round_trip(client, server, &payload);
+                        } else {
+                            round_trip(server, client, &payload);
+                        }
+                        now += Duration::from_millis(50);
+                        tick(client, now);
+                        tick(server, now);
+                    }
+                };
+                rounds(30, &mut client, &mut server);
+                let (allocs, _) = count(|| rounds(50, &mut client, &mut server));
+                println!(
+                    "echo {size} B, deflate {deflate}, client first {client_first}: \
+                     {allocs} allocations for 50 round trips (2.5 s of busy periods)"
+                );
+                assert_eq!(
+                    allocs, 0,
+                    "{size} B, deflate {deflate}, client first {client_first}"
+                );
+            }
+        }
     }
 }

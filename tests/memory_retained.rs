@@ -1,20 +1,23 @@
-//! What a connection holds after a message must not depend on the message's size.
+//! What an idle connection holds must not depend on the size of the messages it carried.
 //!
 //! A counting global allocator measures the live heap bytes of a client and a server (in one
 //! process) after each has sent and received a 1 MiB and a 10 MiB message (random bytes, and
-//! compressible text), with the output drained and the messages dropped. The bytes still held
-//! must stay below a bound that does not mention the message (the codec's measured state plus
-//! `buffer_keep` per reusable buffer), for both sizes, with compression off, with context
-//! takeover, and without it. Run with `--nocapture` to see the table that
-//! docs/memory.md reports. A second test leaves part of a following frame in the receiver
-//! and part of the output unwritten in the sender, so the buffers are not empty when the
-//! connections come to rest.
+//! compressible text), with the output drained and the messages dropped: first while busy
+//! (the buffers keep what the traffic used, by design), then after the idle timer fired on
+//! the test's clock (`poll_timeout` / `handle_timeout`, no sleeping). Idle, the pair must hold
+//! exactly the same for both sizes, and no more than the hibernated codec state (the peer's
+//! window with context takeover) and small fixed state. Run with `--nocapture` to see the
+//! table that docs/memory.md reports. A second test leaves part of a following frame in the
+//! receiver and part of the output unwritten in the sender, so the buffers are not empty when
+//! the timer fires: what stays is those bytes, in allocations of their size.
 
 mod common;
 
 use common::deflate::{negotiate, negotiated};
 use common::{client_seeded, Rng};
 use sansws::extensions::deflate::DeflateConfig;
+use std::time::Duration;
+
 use sansws::{Config, Connection, Event};
 
 #[global_allocator]
@@ -65,12 +68,32 @@ fn transfer(from: &mut Connection, to: &mut Connection) -> usize {
     received
 }
 
-/// Live bytes held by a client and a server after one message each way of `payload`: as the
-/// connections left them, and after `release_buffers`. Also returns the fresh pair's bytes.
-fn retained(mode: Mode, payload: &[u8], text: bool) -> (usize, usize, usize) {
-    let base = common::counting::live();
-    let (mut client, mut server) = pair(mode);
-    let fresh = common::counting::live_since(base);
+/// Fires the idle timer of `conn`, which must be the only timer due within its period
+/// (default 1 s) after traffic at time `at` on the test's clock. Returns the time it fired.
+fn go_idle(conn: &mut Connection, at: Duration) -> Duration {
+    let deadline = conn
+        .poll_timeout(at)
+        .expect("the idle timer runs after traffic");
+    assert_eq!(
+        deadline,
+        at + Duration::from_secs(1),
+        "the idle timer's period"
+    );
+    conn.handle_timeout(deadline);
+    deadline
+}
+
+/// Live bytes held by a client and a server after one message each way of `payload`: busy
+/// (as the traffic left them), after the idle timer fired, and (busy again, from a second
+/// pair) after `release_buffers` alone. Also returns the fresh pair's bytes.
+struct Held {
+    fresh: usize,
+    busy: usize,
+    idle: usize,
+    released: usize,
+}
+
+fn exchange(client: &mut Connection, server: &mut Connection, payload: &[u8], text: bool) {
     if text {
         client
             .send_text(std::str::from_utf8(payload).unwrap())
@@ -78,15 +101,46 @@ fn retained(mode: Mode, payload: &[u8], text: bool) -> (usize, usize, usize) {
     } else {
         client.send_binary(payload).unwrap();
     }
-    assert_eq!(transfer(&mut client, &mut server), payload.len());
+    assert_eq!(transfer(client, server), payload.len());
     server.send_binary(payload).unwrap();
-    assert_eq!(transfer(&mut server, &mut client), payload.len());
-    let held = common::counting::live_since(base);
+    assert_eq!(transfer(server, client), payload.len());
+}
+
+fn retained(mode: Mode, payload: &[u8], text: bool) -> Held {
+    let base = common::counting::live();
+    let (mut client, mut server) = pair(mode);
+    let fresh = common::counting::live_since(base);
+    exchange(&mut client, &mut server, payload, text);
+    let busy = common::counting::live_since(base);
+    let at = Duration::from_secs(7);
+    go_idle(&mut client, at);
+    go_idle(&mut server, at);
+    let idle = common::counting::live_since(base);
+    assert_eq!(
+        client.poll_timeout(at * 2),
+        None,
+        "nothing more to give back"
+    );
+    assert_eq!(
+        server.poll_timeout(at * 2),
+        None,
+        "nothing more to give back"
+    );
+    drop((client, server));
+
+    let base = common::counting::live();
+    let (mut client, mut server) = pair(mode);
+    exchange(&mut client, &mut server, payload, text);
     client.release_buffers();
     server.release_buffers();
     let released = common::counting::live_since(base);
     drop((client, server));
-    (fresh, held, released)
+    Held {
+        fresh,
+        busy,
+        idle,
+        released,
+    }
 }
 
 /// Heap bytes of miniz_oxide's codec state, measured: (compressor, inflater).
@@ -108,7 +162,7 @@ fn codec_sizes() -> (usize, usize) {
 }
 
 #[test]
-fn retained_bytes_do_not_depend_on_message_size() {
+fn idle_bytes_do_not_depend_on_message_size() {
     let (compressor, inflater) = codec_sizes();
     println!("codec state: compressor {compressor} bytes, inflater {inflater} bytes");
     let mut rng = Rng(42);
@@ -128,11 +182,10 @@ fn retained_bytes_do_not_depend_on_message_size() {
             }
         })
         .collect();
-    let keep = 64 * 1024;
     println!(
-        "| mode | payload | fresh pair | after 1 MiB | after 10 MiB | after 1 MiB, released | after 10 MiB, released |"
+        "| mode | payload | fresh pair | busy after 1 MiB | busy after 10 MiB | idle after 1 MiB | idle after 10 MiB | `release_buffers` after 10 MiB |"
     );
-    println!("|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|");
     for mode in [Mode::Off, Mode::ContextTakeover, Mode::NoContextTakeover] {
         for (name, big, text) in [
             ("random", &random_10[..], false),
@@ -142,37 +195,44 @@ fn retained_bytes_do_not_depend_on_message_size() {
             while text && !text_10.is_char_boundary(small_len) {
                 small_len -= 1;
             }
-            let (fresh, one, one_released) = retained(mode, &big[..small_len], text);
-            let (_, ten, ten_released) = retained(mode, big, text);
+            let one = retained(mode, &big[..small_len], text);
+            let ten = retained(mode, big, text);
             println!(
-                "| {mode:?} | {name} | {fresh} | {one} | {ten} | {one_released} | {ten_released} |"
+                "| {mode:?} | {name} | {} | {} | {} | {} | {} | {} |",
+                one.fresh, one.busy, ten.busy, one.idle, ten.idle, ten.released
             );
-            // The bound does not mention the message: per connection, the codec state (with
-            // context takeover) plus at most `keep` for each of its four reusable buffers
-            // (input, output, deflate scratch, gathered message) plus small fixed state.
-            // Whether a buffer of at most `keep` is kept depends on where reads ended, so
-            // the two columns may differ by such buffers, never by anything sized by the
-            // message.
+            // Busy, the buffers keep what the traffic used: at least the message once.
+            assert!(
+                one.busy >= 1 << 20 && ten.busy >= 10 << 20,
+                "{mode:?} {name}: busy buffers were given back ({}, {})",
+                one.busy,
+                ten.busy
+            );
+            // Idle: the same whatever the message, and nothing but the hibernated codec
+            // state: per connection, the peer's window with context takeover (the last
+            // 2^15 bytes it sent) and the extension's own small state.
+            assert_eq!(
+                one.idle, ten.idle,
+                "{mode:?} {name}: the idle pair holds bytes that depend on the message size"
+            );
+            let window = match mode {
+                Mode::ContextTakeover => 1 << 15,
+                _ => 0,
+            };
+            assert!(
+                one.idle <= one.fresh + 2 * (window + 512),
+                "{mode:?} {name}: {} bytes held once idle",
+                one.idle
+            );
+            // `release_buffers` alone keeps the codec awake, nothing else.
             let codec = match mode {
                 Mode::ContextTakeover => compressor + inflater,
                 _ => 0,
             };
-            let bound = fresh + 2 * (codec + 4 * keep + 1024);
-            for held in [one, ten] {
-                assert!(
-                    held <= bound,
-                    "{mode:?} {name}: {held} bytes held, bound {bound}"
-                );
-            }
-            // After release_buffers, exactly the same for both sizes: the fixed state and,
-            // with context takeover, the codec state, nothing else.
-            assert_eq!(
-                one_released, ten_released,
-                "{mode:?} {name}: released pair holds bytes that depend on the message size"
-            );
             assert!(
-                one_released <= fresh + 2 * (codec + 1024),
-                "{mode:?} {name}: {one_released} bytes held after release_buffers"
+                ten.released <= one.fresh + 2 * (codec + 1024),
+                "{mode:?} {name}: {} bytes held after release_buffers",
+                ten.released
             );
         }
     }
@@ -182,10 +242,11 @@ fn retained_bytes_do_not_depend_on_message_size() {
 /// and its batch of mask keys, and small fixed state.
 const FIXED: usize = 512;
 
-/// Live bytes held after `payload` went client → server and was delivered, while the next
-/// frame (60 KB) has only partly arrived at the server (`arrived` bytes of it) and the client
-/// still has 10 KB of it unwritten: neither buffer is empty when the connections come to rest.
-fn retained_mid_frame(payload: &[u8], arrived: usize) -> usize {
+/// Live bytes held, busy and then after the idle timer fired, after `payload` went client →
+/// server and was delivered, while the next frame (60 KB) has only partly arrived at the
+/// server (`arrived` bytes of it) and the client still has 10 KB of it unwritten: neither
+/// buffer is empty when the timer fires.
+fn retained_mid_frame(payload: &[u8], arrived: usize) -> (usize, usize) {
     let base = common::counting::live();
     let (mut client, mut server) = pair(Mode::Off);
     client.send_binary(payload).unwrap();
@@ -208,40 +269,90 @@ fn retained_mid_frame(payload: &[u8], arrived: usize) -> usize {
     }
     // The transport took some more output but the server has not seen it yet.
     let more = client.pending_output_len() - unwritten;
+    let in_flight = client.pending_output()[..more].to_vec();
     client.advance_output(more);
     assert_eq!(received, payload.len());
     assert_eq!(client.pending_output_len(), unwritten);
     assert_eq!(server.pending_input_len(), arrived);
-    let held = common::counting::live_since(base);
-    // After release_buffers: exactly the bytes still pending, in allocations of their size.
-    client.release_buffers();
-    server.release_buffers();
-    let released = common::counting::live_since(base);
+    let busy = common::counting::live_since(base) - in_flight.capacity();
+    let at = Duration::from_secs(3);
+    let fired = go_idle(&mut client, at);
+    go_idle(&mut server, at);
+    // The test's own copy of the bytes in flight is not the connections'.
+    let idle = common::counting::live_since(base) - in_flight.capacity();
+    // Exactly the bytes still pending, in allocations of their size.
     assert!(
-        released <= arrived + unwritten + FIXED,
-        "{released} bytes held after release_buffers with {arrived} + {unwritten} pending"
+        idle <= arrived + unwritten + FIXED,
+        "{idle} bytes held once idle with {arrived} + {unwritten} pending"
     );
+    // Nothing was lost: the rest of the frame completes the message.
+    assert_eq!(client.pending_output_len(), unwritten);
+    assert_eq!(server.pending_input_len(), arrived);
+    // The client's unwritten output keeps its send timeout running, nothing else.
+    assert_eq!(
+        client.poll_timeout(fired),
+        Some(at + Duration::from_secs(30))
+    );
+    assert_eq!(server.poll_timeout(fired), None);
+    let rest = client.pending_output().to_vec();
+    client.advance_output(rest.len());
+    server.receive(&in_flight);
+    server.receive(&rest);
+    assert!(matches!(server.next_event(), Some(Ok(Event::Binary(b))) if b.len() == 60_000));
     drop((client, server));
-    held
+    (busy, idle)
 }
 
 #[test]
-fn retained_bytes_do_not_depend_on_message_size_mid_frame() {
-    let keep = 64 * 1024;
+fn idle_bytes_mid_frame_are_the_pending_bytes() {
     let one_mib = vec![7u8; 1 << 20];
     let ten_mib = vec![7u8; 10 << 20];
-    // At most keep / 2 bytes pending in each buffer: each holds at most `keep`.
-    let one = retained_mid_frame(&one_mib, 20_000);
-    let ten = retained_mid_frame(&ten_mib, 20_000);
-    println!("20 KB of a frame buffered, 10 KB unwritten: {one} bytes held after 1 MiB, {ten} after 10 MiB");
-    for held in [one, ten] {
-        assert!(held <= 2 * keep + FIXED, "{held} bytes held");
+    for arrived in [20_000, 50_000] {
+        let (busy_one, one) = retained_mid_frame(&one_mib, arrived);
+        let (busy_ten, ten) = retained_mid_frame(&ten_mib, arrived);
+        println!(
+            "{arrived} B of a frame buffered, 10 KB unwritten: busy {busy_one} / {busy_ten}, \
+             idle {one} / {ten} bytes after 1 / 10 MiB"
+        );
+        assert_eq!(one, ten);
     }
-    // More than keep / 2 buffered: input holds at most twice max(keep, buffered).
-    let one = retained_mid_frame(&one_mib, 50_000);
-    let ten = retained_mid_frame(&ten_mib, 50_000);
-    println!("50 KB of a frame buffered, 10 KB unwritten: {one} bytes held after 1 MiB, {ten} after 10 MiB");
-    for held in [one, ten] {
-        assert!(held <= 2 * keep + keep + FIXED, "{held} bytes held");
+}
+
+/// A connection that carried one 16 MiB message and then stays busy with small ones gives the
+/// large buffers back within two periods of the idle timer (the period that carried the large
+/// message keeps them; the next one, which needed 1 KiB, cuts them down), and the small
+/// traffic then runs in buffers of its own size.
+#[test]
+fn a_busy_connection_gives_back_what_an_old_large_message_grew() {
+    let big = vec![3u8; 16 << 20];
+    let small = vec![4u8; 1024];
+    let mut held = Vec::with_capacity(40);
+    let base = common::counting::live();
+    let (mut client, mut server) = pair(Mode::Off);
+    let step = Duration::from_millis(100);
+    let mut now = Duration::ZERO;
+    for i in 0..40 {
+        let payload = if i == 0 { &big } else { &small };
+        exchange(&mut client, &mut server, payload, false);
+        for conn in [&mut client, &mut server] {
+            common::run_clock(conn, now, now + step);
+        }
+        now += step;
+        held.push(common::counting::live_since(base));
+    }
+    println!(
+        "pair after a 16 MiB exchange then 1 KiB ones every 100 ms: {} bytes at 0.1 s, {} at 1 s, {} at 2 s, {} at 4 s",
+        held[0], held[9], held[19], held[39]
+    );
+    assert!(held[0] >= 4 * (16 << 20), "busy keeps: {}", held[0]);
+    // By 2 s (two whole periods) every buffer is back to what 1 KiB messages need: at most
+    // `buffer_keep` each.
+    let keep = 64 << 10;
+    for (i, &h) in held.iter().enumerate().skip(20) {
+        assert!(
+            h <= 8 * keep + FIXED,
+            "{h} bytes held at {} ms",
+            (i + 1) * 100
+        );
     }
 }

@@ -2,10 +2,10 @@
 //! the interoperability tests: it moves bytes between the socket and the state machine, with
 //! the caller's clock for timers.
 //!
-//! With `SANSWS_HIBERNATE` set in the environment, the connection hibernates after every
-//! message it echoes and whenever it waits for input (also in the middle of a message): the
-//! conformance suite and the interoperability tests then check that hibernation is
-//! transparent.
+//! With `SANSWS_HIBERNATE=every-message` in the environment, the connection hibernates after
+//! every message it echoes and whenever it waits for input (also in the middle of a message),
+//! instead of only when its idle timer says so: the conformance suite and the
+//! interoperability tests then check that hibernation is transparent.
 #![allow(dead_code)]
 
 use std::io::{ErrorKind, Read, Write};
@@ -15,10 +15,16 @@ use std::time::{Duration, Instant};
 
 use sansws::{Connection, Event, State, Transport};
 
-/// Whether `SANSWS_HIBERNATE` asks for hibernation at every opportunity.
+/// Whether `SANSWS_HIBERNATE` asks for hibernation at every opportunity: `every-message`
+/// (`1` is accepted too); unset, or `0`, leaves it to the idle timer. Any other value stops
+/// the program, so a typo in CI cannot pass for a run that hibernated.
 fn hibernating() -> bool {
     static ON: OnceLock<bool> = OnceLock::new();
-    *ON.get_or_init(|| std::env::var_os("SANSWS_HIBERNATE").is_some())
+    *ON.get_or_init(|| match std::env::var("SANSWS_HIBERNATE").as_deref() {
+        Err(_) | Ok("0") => false,
+        Ok("every-message" | "1") => true,
+        Ok(other) => panic!("SANSWS_HIBERNATE={other}: expected every-message or 0"),
+    })
 }
 
 /// Runs `conn` over `stream` until the connection is over, calling `on_event` for each event

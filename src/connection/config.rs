@@ -35,7 +35,8 @@ pub enum ReceiveMode {
 /// ```
 ///
 /// The defaults are safe for a server facing the internet: 16 MiB frames, 64 MiB messages,
-/// automatic pong and close replies, a 5-second close handshake timeout and no keepalive.
+/// automatic pong and close replies, a 5-second close handshake timeout, no keepalive, a
+/// 30-second send timeout, and buffers given back after 1 second without traffic.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub(crate) max_frame_size: usize,
@@ -45,6 +46,8 @@ pub struct Config {
     pub(crate) auto_close: bool,
     pub(crate) close_timeout: Option<Duration>,
     pub(crate) keepalive: Option<Duration>,
+    pub(crate) send_timeout: Option<Duration>,
+    pub(crate) idle_timeout: Option<Duration>,
     pub(crate) stream_chunk_size: usize,
     pub(crate) buffer_keep: usize,
 }
@@ -59,6 +62,8 @@ impl Default for Config {
             auto_close: true,
             close_timeout: Some(Duration::from_secs(5)),
             keepalive: None,
+            send_timeout: Some(Duration::from_secs(30)),
+            idle_timeout: Some(Duration::from_secs(1)),
             stream_chunk_size: 64 << 10,
             buffer_keep: 64 << 10,
         }
@@ -125,6 +130,30 @@ impl Config {
         self
     }
 
+    /// Fail the connection with [`Error::SendTimeout`](crate::Error::SendTimeout) when output
+    /// is pending and the transport took none of it for this long (default 30 s): a peer that
+    /// takes no byte for that long is gone or refuses to read, and waiting longer only holds
+    /// its output. A slow reader that keeps taking bytes is never cut. `None` waits forever.
+    #[must_use]
+    pub fn send_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.send_timeout = timeout;
+        self
+    }
+
+    /// How long without traffic (nothing received, queued or written) makes the connection
+    /// idle (default 1 s). An idle connection gives back every buffer allocation, keeping
+    /// pending bytes in allocations of their size, and hibernates its extension
+    /// ([`Connection::hibernate`](crate::Connection::hibernate)); while it stays busy, each
+    /// such period cuts down a buffer much larger than the period needed. The timer runs
+    /// through [`poll_timeout`](crate::Connection::poll_timeout) like the others, and only
+    /// while there is something to give back. `None` keeps buffers until the caller releases
+    /// them (the [guide](crate::guide#memory) says when to use which).
+    #[must_use]
+    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
     /// Largest piece of decompressed data produced in one step (default 64 KiB): in
     /// [`ReceiveMode::Stream`] the largest chunk handed out at once, in both modes how much the
     /// extension's decoder may write before the connection looks at the limits again.
@@ -134,15 +163,11 @@ impl Config {
         self
     }
 
-    /// Capacity an idle receive or send buffer may keep (default 64 KiB). A buffer that grew
-    /// past it is released once drained, or moved into an allocation of just the bytes it
-    /// still holds, so what a connection keeps never depends on its largest message (the
-    /// exact rules are in the [guide](crate::guide#memory)).
-    ///
-    /// Set it to at least twice the size of your transport reads: a read that does not fit
-    /// beside a partial frame makes the input buffer grow past this value, and it is then
-    /// given back at the next rest point and grown again by the next read (one allocation
-    /// per read instead of none).
+    /// Capacity a busy buffer may keep whatever its recent need (default 64 KiB). Buffers
+    /// keep what their traffic uses, so steady traffic allocates nothing per message; once
+    /// per idle-timer period, a buffer larger than this and than twice the most it held
+    /// during the period is cut down to what it holds (the exact rules are in the
+    /// [guide](crate::guide#memory)).
     #[must_use]
     pub fn buffer_keep(mut self, bytes: usize) -> Self {
         self.buffer_keep = bytes;
@@ -164,6 +189,8 @@ impl<'a> arbitrary::Arbitrary<'a> for Config {
             .auto_close(u.arbitrary()?)
             .close_timeout(ms(u.arbitrary()?))
             .keepalive(ms(u.arbitrary()?))
+            .send_timeout(ms(u.arbitrary()?))
+            .idle_timeout(ms(u.arbitrary()?))
             .stream_chunk_size(u.int_in_range(1..=1 << 16)?)
             .buffer_keep(u.int_in_range(0..=1 << 17)?))
     }

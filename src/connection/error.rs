@@ -12,8 +12,9 @@ use crate::message::MessageError;
 /// The close code ([`Error::close_code`]) goes to the peer in a close frame, sent once, and the
 /// connection then refuses further input. Three kinds send no close frame: the transport ended
 /// ([`UnexpectedEof`](Self::UnexpectedEof)), the peer fell silent
-/// ([`KeepaliveTimeout`](Self::KeepaliveTimeout)), both of which also discard pending output
-/// since nothing more can reach the peer, and the opening handshake failed
+/// ([`KeepaliveTimeout`](Self::KeepaliveTimeout)) or stopped taking output
+/// ([`SendTimeout`](Self::SendTimeout)), all of which also discard pending output since
+/// nothing more can reach the peer, and the opening handshake failed
 /// ([`Handshake`](Self::Handshake)), where a server's HTTP error response may be pending.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -54,6 +55,11 @@ pub enum Error {
     /// Nothing arrived within the keepalive time after a ping. Reported as 1006: no close frame
     /// is sent, and pending output is discarded.
     KeepaliveTimeout,
+    /// Output was pending and the transport took none of it within the send timeout
+    /// ([`Config::send_timeout`](crate::Config::send_timeout)). Reported as 1006: no close
+    /// frame could reach a peer that does not read, so none is queued, and pending output is
+    /// discarded.
+    SendTimeout,
     /// The opening handshake failed (no close frame: the connection never opened). A server
     /// has queued the HTTP error response for a bad request; nothing is queued when the input
     /// ended before the request or response was complete.
@@ -68,9 +74,10 @@ impl Error {
             Error::InvalidUtf8 => CloseCode::INVALID_PAYLOAD,
             Error::FrameTooLarge | Error::MessageTooLarge => CloseCode::MESSAGE_TOO_BIG,
             Error::Extension(e) => e.code,
-            Error::UnexpectedEof | Error::KeepaliveTimeout | Error::Handshake(_) => {
-                CloseCode::ABNORMAL
-            }
+            Error::UnexpectedEof
+            | Error::KeepaliveTimeout
+            | Error::SendTimeout
+            | Error::Handshake(_) => CloseCode::ABNORMAL,
             _ => CloseCode::PROTOCOL_ERROR,
         }
     }
@@ -95,6 +102,7 @@ impl Error {
             Error::Extension(e) => e.reason,
             Error::UnexpectedEof => "transport closed before the close handshake",
             Error::KeepaliveTimeout => "no answer to a keepalive ping",
+            Error::SendTimeout => "the peer took no output within the send timeout",
             Error::Handshake(_) => "opening handshake failed",
         }
     }
@@ -116,7 +124,7 @@ impl core::fmt::Display for Error {
             }
             Error::Handshake(e) => write!(f, "opening handshake failed: {e}"),
             Error::Extension(e) => write!(f, "extension failed: {e}"),
-            Error::UnexpectedEof | Error::KeepaliveTimeout => {
+            Error::UnexpectedEof | Error::KeepaliveTimeout | Error::SendTimeout => {
                 write!(f, "{} (no close frame sent)", self.reason())
             }
             _ => write!(f, "{} (close {})", self.reason(), self.close_code()),

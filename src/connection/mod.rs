@@ -172,11 +172,10 @@ impl Connection {
     }
 
     /// Gives back every buffer allocation now, keeping only the bytes still buffered (moved
-    /// into allocations of exactly their size) and the extension's codec state. Call it when
-    /// the connection goes idle (the transport had nothing to read and took all output): a
-    /// server with many quiet connections then holds no buffer memory for them beyond that.
-    /// The automatic rule (see [`Config::buffer_keep`]) keeps up to `buffer_keep` per buffer
-    /// for reuse instead; this trades that for one allocation on the next read or send.
+    /// into allocations of exactly their size) and the extension's codec state. The idle
+    /// timer ([`Config::idle_timeout`]) does this and [`hibernate`](Self::hibernate) by
+    /// itself once traffic stops; call it for a connection you know is idle sooner, or when
+    /// the timer is off. The next read or send allocates again.
     pub fn release_buffers(&mut self) {
         self.rx.release();
         self.tx.release();
@@ -187,20 +186,27 @@ impl Connection {
     /// context takeover: the peer's window, a few KiB, instead of about 362 KB of codec).
     /// The next message in either direction rebuilds the rest, transparently. A message in
     /// progress in one direction is finished first: that direction hibernates when it ends.
-    /// Call it when the connection goes idle; waking costs less than one more small message
-    /// (docs/performance.md).
+    ///
+    /// The idle timer ([`Config::idle_timeout`], 1 s by default) calls it once traffic
+    /// stops, so most hosts never need to. Call it yourself when you know sooner that the
+    /// connection goes quiet (a host without timers, or one that hibernates right after the
+    /// last message of a burst); waking costs less than one more small message
+    /// (docs/performance.md). The idle timer then asks for no wake-up until traffic resumes.
     pub fn hibernate(&mut self) {
         self.release_buffers();
         if let Some(extension) = self.extension.as_mut() {
             extension.hibernate();
         }
+        self.tx.busy = false;
+        self.timers.rest();
     }
 
     /// Fails the connection: queues the close frame for `error` (once, if one may still be
     /// sent), stops reading and keeps the error for `next_event` to report. An error that
-    /// sends nothing because the peer is gone or silent ([`Error::UnexpectedEof`],
-    /// [`Error::KeepaliveTimeout`]) also discards pending output: nothing more is to reach the
-    /// peer, so the transport can be closed at once.
+    /// sends nothing because the peer is gone, silent or not reading
+    /// ([`Error::UnexpectedEof`], [`Error::KeepaliveTimeout`], [`Error::SendTimeout`]) also
+    /// discards pending output: nothing more is to reach the peer, so the transport can be
+    /// closed at once.
     fn fail(&mut self, error: Error) {
         if self.failed {
             return;
@@ -210,7 +216,10 @@ impl Connection {
             self.tx.write_close(Some(code), error.reason().as_bytes());
             self.close_sent = true;
         }
-        if matches!(error, Error::UnexpectedEof | Error::KeepaliveTimeout) {
+        if matches!(
+            error,
+            Error::UnexpectedEof | Error::KeepaliveTimeout | Error::SendTimeout
+        ) {
             self.tx.discard();
         }
         self.failed = true;

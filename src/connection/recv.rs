@@ -14,7 +14,9 @@ use super::Connection;
 use crate::buffer::RetainedBuf;
 use crate::close::{CloseCode, CloseFrame};
 use crate::extensions::{Decoded, ExtensionError};
-use crate::frame::{apply_mask, decode_header, FrameHeader, OpCode, MAX_CONTROL_PAYLOAD};
+use crate::frame::{
+    apply_mask, decode_header, FrameHeader, OpCode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN,
+};
 use crate::message::assembler::Assembler;
 use crate::message::MessageKind;
 use crate::utf8_bytes::Utf8Bytes;
@@ -106,33 +108,38 @@ impl Receiver {
     }
 
     /// Gives back the input and gathering buffers' allocations (see
-    /// [`Connection::release_buffers`]); a frame payload waiting for the extension is kept.
+    /// [`Connection::release_buffers`]). A frame payload waiting for the extension is kept,
+    /// moved out of the input allocation it is a view of.
     pub fn release(&mut self) {
         self.buf.release();
         self.assembler.release();
+        if let Some(input) = self.decode_input.as_mut() {
+            input.payload = BytesMut::from(&input.payload[..]);
+        }
+    }
+
+    /// Ends a busy period of the idle timer (see [`RetainedBuf::trim`]). A frame that is
+    /// arriving whole counts with its announced length, so the allocation that carried an
+    /// earlier frame of that size carries this one instead of being cut down and grown again;
+    /// it is never grown from that length, only kept.
+    pub fn trim(&mut self, keep: usize) {
+        let need = match self.frame {
+            FrameState::Held { len, .. } => len,
+            _ => 0,
+        };
+        self.buf.trim(keep, need);
+        self.assembler.trim(keep);
     }
 
     /// Makes room for `more` bytes (see [`RetainedBuf::make_room`]): while a frame arrives
-    /// whole, growth stops at the frame's end.
+    /// whole, growth stops at the frame's end, with room for a header before it, so that the
+    /// next frame of that size fits in the same allocation with its header.
     fn make_room(&mut self, more: usize) {
         let limit = match self.frame {
-            FrameState::Held { len, .. } => Some(len),
+            FrameState::Held { len, .. } => Some(len.saturating_add(MAX_HEADER_LEN)),
             _ => None,
         };
         self.buf.make_room(more, limit);
-    }
-
-    /// Called when every event the input allows has been decoded: gives back input memory
-    /// that grew past `keep` (see [`RetainedBuf::settle`]). A frame larger than `keep` that is
-    /// arriving whole counts with its announced length, so the allocation that carried a
-    /// large frame carries the next one instead of being released and grown again; it is
-    /// never grown from that length, only kept.
-    fn settle(&mut self, keep: usize) {
-        let need = match self.frame {
-            FrameState::Held { len, .. } if len > keep => len.saturating_add(keep),
-            _ => self.buf.len(),
-        };
-        self.buf.settle(keep, need, 2);
     }
 }
 
@@ -148,6 +155,7 @@ impl Connection {
         self.rx.make_room(data.len());
         self.rx.buf.extend_from_slice(data);
         self.timers.activity = true;
+        self.timers.busy = true;
     }
 
     /// Tells the connection that the transport's read side ended. Before the close handshake
@@ -174,7 +182,6 @@ impl Connection {
         match self.poll_frames() {
             Ok(Some(event)) => Some(Ok(event)),
             Ok(None) => {
-                self.rx.settle(self.config.buffer_keep);
                 if self.eof {
                     return self.fail_now(Error::UnexpectedEof);
                 }
@@ -411,10 +418,7 @@ impl Connection {
                 asm.gather(&content);
                 if fin {
                     let kind = asm.finish()?;
-                    return Ok(Some(message_event(
-                        kind,
-                        asm.take_gathered(self.config.buffer_keep),
-                    )));
+                    return Ok(Some(message_event(kind, asm.take_gathered())));
                 }
                 Ok(None)
             }
@@ -499,9 +503,7 @@ impl Connection {
             }
             let kind = asm.finish()?;
             return Ok(Progress::Event(match (mode, chunk) {
-                (ReceiveMode::Message, _) => {
-                    message_event(kind, asm.take_gathered(self.config.buffer_keep))
-                }
+                (ReceiveMode::Message, _) => message_event(kind, asm.take_gathered()),
                 (ReceiveMode::Stream, Some(chunk)) => {
                     self.rx.end_owed = true;
                     Event::MessageChunk(chunk)

@@ -78,6 +78,10 @@ pub(super) struct Sender {
     scratch: RetainedBuf,
     masking: Masking,
     outgoing: Option<Outgoing>,
+    /// Bytes were queued or taken since the timers last looked (the idle timer's activity).
+    pub busy: bool,
+    /// Bytes were taken since the timers last looked (the send timeout's progress).
+    pub taken: bool,
 }
 
 impl core::fmt::Debug for Sender {
@@ -95,6 +99,8 @@ impl Sender {
             scratch: RetainedBuf::new(),
             masking,
             outgoing: None,
+            busy: false,
+            taken: false,
         }
     }
 
@@ -110,6 +116,7 @@ impl Sender {
         };
         let mut head = [0u8; MAX_HEADER_LEN];
         let n = encode_header(&mut head, &header);
+        self.busy = true;
         self.out.reserve(n + payload.len());
         self.out.extend_from_slice(&head[..n]);
         let start = self.out.len();
@@ -119,20 +126,13 @@ impl Sender {
         }
     }
 
-    /// Writes a frame whose payload is the scratch buffer, then empties it.
-    fn write_scratch_frame(&mut self, fin: bool, rsv: u8, opcode: OpCode, keep: usize) {
+    /// Writes a frame whose payload is the scratch buffer, then empties it (keeping its
+    /// allocation for the next frame).
+    fn write_scratch_frame(&mut self, fin: bool, rsv: u8, opcode: OpCode) {
         let payload = self.scratch.take();
         self.write_frame(fin, rsv, opcode, &payload);
         self.scratch.set(payload);
         self.scratch.clear();
-        self.scratch.settle(keep, 0, 2);
-    }
-
-    /// After output was taken: gives back memory that grew past `keep`. Pending output needs
-    /// no more than four times its size (a looser factor than for input, so a large message
-    /// drained by many partial writes is moved at most a third of its size again).
-    fn settle(&mut self, keep: usize) {
-        self.out.settle(keep, 0, 4);
     }
 
     /// Gives back the output and scratch allocations (see
@@ -140,6 +140,17 @@ impl Sender {
     pub fn release(&mut self) {
         self.out.release();
         self.scratch.release();
+    }
+
+    /// Ends a busy period of the idle timer (see [`RetainedBuf::trim`]).
+    pub fn trim(&mut self, keep: usize) {
+        self.out.trim(keep, 0);
+        self.scratch.trim(keep, 0);
+    }
+
+    /// Bytes waiting to be written.
+    pub fn pending(&self) -> usize {
+        self.out.len()
     }
 
     /// Drops all pending output (nothing more is to reach the peer).
@@ -150,6 +161,7 @@ impl Sender {
 
     /// Queues bytes as they are (the handshake's HTTP messages).
     pub fn write_raw(&mut self, bytes: &[u8]) {
+        self.busy = true;
         self.out.extend_from_slice(bytes);
     }
 
@@ -236,8 +248,7 @@ impl Connection {
             self.tx.scratch.clear();
             return Err(SendError::Extension(e));
         }
-        self.tx
-            .write_scratch_frame(fin, rsv, opcode, self.config.buffer_keep);
+        self.tx.write_scratch_frame(fin, rsv, opcode);
         Ok(())
     }
 
@@ -357,7 +368,10 @@ impl Connection {
     /// as all of it.
     pub fn advance_output(&mut self, n: usize) {
         let n = n.min(self.tx.out.len());
-        self.tx.out.advance(n);
-        self.tx.settle(self.config.buffer_keep);
+        if n > 0 {
+            self.tx.out.advance(n);
+            self.tx.busy = true;
+            self.tx.taken = true;
+        }
     }
 }

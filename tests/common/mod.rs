@@ -104,6 +104,28 @@ pub fn pump(from: &mut Connection, to: &mut Connection) {
     from.advance_output(n);
 }
 
+/// Runs `conn`'s timers on the test's clock from `from` to `to`, as a host's loop would: polls
+/// for the next deadline, and fires each one that falls within the span, in order. Returns the
+/// deadline asked for at `to` (after the last poll), if any.
+pub fn run_clock(
+    conn: &mut Connection,
+    from: std::time::Duration,
+    to: std::time::Duration,
+) -> Option<std::time::Duration> {
+    let mut now = from;
+    // Bounded: each timer moves its deadline forward when it fires.
+    for _ in 0..10_000 {
+        match conn.poll_timeout(now) {
+            Some(deadline) if deadline <= to => {
+                now = now.max(deadline);
+                conn.handle_timeout(now);
+            }
+            next => return next,
+        }
+    }
+    panic!("the timers fired 10,000 times between {from:?} and {to:?}");
+}
+
 /// XORs `payload` with `key` byte by byte (RFC 6455 §5.3), as written in the RFC: the tests'
 /// own masking, independent of the crate's.
 pub fn mask(payload: &mut [u8], key: [u8; 4]) {

@@ -7,12 +7,13 @@
 //! `--duration` seconds and prints one line:
 //!
 //!     result msgs=.. secs=.. msg_per_s=.. bytes_per_s=.. loadgen_cpu=.. server_cpu=..
-//!            loadgen_us_per_msg=.. server_us_per_msg=..
+//!            loadgen_us_per_msg=.. server_us_per_msg=.. server_faults_per_msg=..
 //!
 //! `bytes_per_s` counts echoed payload bytes (message size times messages). The CPU figures
 //! cover the measured window: the share of one core each process used, and its CPU time per
 //! echoed message in microseconds; the server's are read from /proc/PID/stat when
-//! `--server-pid` is given. Any handshake failure, wrong echo, protocol
+//! `--server-pid` is given, with its minor page faults per echoed message (memory the server
+//! mapped afresh, such as buffers allocated and freed per message). Any handshake failure, wrong echo, protocol
 //! error, closed connection or stall (no echo for 10 s) exits with status 1 and says why.
 //!
 //! The client framing is written here by hand, not taken from a WebSocket crate: it is small
@@ -440,6 +441,14 @@ fn cpu_ticks(pid: &str) -> Option<u64> {
     Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
 }
 
+/// Minor page faults of a process so far, from /proc/PID/stat.
+fn minor_faults(pid: &str) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    // minflt is field 10 of the line; here, after "pid (comm)", 7.
+    fields.get(7)?.parse().ok()
+}
+
 /// The event loop and everything it drives.
 struct Load {
     poll: Poll,
@@ -519,9 +528,9 @@ impl Load {
     }
 }
 
-/// A point in the run: when, how many echoes so far, and CPU ticks of the load generator and
-/// of the server.
-type Snapshot = (Instant, u64, Option<u64>, Option<u64>);
+/// A point in the run: when, how many echoes so far, CPU ticks of the load generator and of
+/// the server, and the server's minor page faults.
+type Snapshot = (Instant, u64, Option<u64>, Option<u64>, Option<u64>);
 
 fn run(o: &Options) -> Result<(), String> {
     let mut load = Load {
@@ -549,6 +558,7 @@ fn run(o: &Options) -> Result<(), String> {
             echoes,
             cpu_ticks("self"),
             server_pid.as_deref().and_then(cpu_ticks),
+            server_pid.as_deref().and_then(minor_faults),
         )
     };
     let mut phase_end = Instant::now() + o.warmup;
@@ -556,13 +566,13 @@ fn run(o: &Options) -> Result<(), String> {
     loop {
         let now = Instant::now();
         if now >= phase_end {
-            let Some((t0, n0, own0, srv0)) = start else {
+            let Some((t0, n0, own0, srv0, faults0)) = start else {
                 let s = snapshot(load.totals.echoes);
                 phase_end = s.0 + o.duration;
                 start = Some(s);
                 continue;
             };
-            let (t1, n1, own1, srv1) = snapshot(load.totals.echoes);
+            let (t1, n1, own1, srv1, faults1) = snapshot(load.totals.echoes);
             let secs = (t1 - t0).as_secs_f64();
             let msgs = n1 - n0;
             if msgs == 0 {
@@ -576,6 +586,9 @@ fn run(o: &Options) -> Result<(), String> {
             let per_msg =
                 |c: Option<f64>| c.map_or("NA".into(), |c| format!("{:.2}", c * 1e6 / msgs as f64));
             let (own, srv) = (cpu(own0, own1), cpu(srv0, srv1));
+            let faults = faults0
+                .zip(faults1)
+                .map_or("NA".into(), |(a, b)| format!("{:.2}", (b - a) as f64 / msgs as f64));
             let rate = msgs as f64 / secs;
             eprintln!(
                 "{} active + {} idle connections open in {:.2} s; {msgs} echoes of {} B in {secs:.2} s",
@@ -586,7 +599,8 @@ fn run(o: &Options) -> Result<(), String> {
             );
             println!(
                 "result msgs={msgs} secs={secs:.3} msg_per_s={rate:.0} bytes_per_s={:.0} \
-                 loadgen_cpu={} server_cpu={} loadgen_us_per_msg={} server_us_per_msg={}",
+                 loadgen_cpu={} server_cpu={} loadgen_us_per_msg={} server_us_per_msg={} \
+                 server_faults_per_msg={faults}",
                 rate * o.size as f64,
                 share(own),
                 share(srv),
