@@ -586,9 +586,9 @@ fn run(o: &Options) -> Result<(), String> {
             let per_msg =
                 |c: Option<f64>| c.map_or("NA".into(), |c| format!("{:.2}", c * 1e6 / msgs as f64));
             let (own, srv) = (cpu(own0, own1), cpu(srv0, srv1));
-            let faults = faults0
-                .zip(faults1)
-                .map_or("NA".into(), |(a, b)| format!("{:.2}", (b - a) as f64 / msgs as f64));
+            let faults = faults0.zip(faults1).map_or("NA".into(), |(a, b)| {
+                format!("{:.2}", (b - a) as f64 / msgs as f64)
+            });
             let rate = msgs as f64 / secs;
             eprintln!(
                 "{} active + {} idle connections open in {:.2} s; {msgs} echoes of {} B in {secs:.2} s",

@@ -160,7 +160,8 @@ pub struct Plan {
     pub actions: Vec<Action>,
     /// Messages allowed in flight at once.
     pub window: usize,
-    /// Writes of a few bytes at a time, a millisecond apart.
+    /// Writes of a few bytes at a time (up to 16; up to 64 in the opening handshake), a
+    /// millisecond apart.
     pub dribble: bool,
     /// Largest message this session sends.
     pub max_size: usize,

@@ -25,9 +25,10 @@ pub struct Stats {
     pub resets: u64,
     /// Close codes received from the server (0: a close frame without a code).
     pub close_codes: BTreeMap<u16, u64>,
-    /// Connections the server dropped by its deadline, per kind, and the longest it took
-    /// (from the client's last byte or last write progress to the hang-up).
-    pub dropped: BTreeMap<&'static str, (u64, Duration)>,
+    /// Connections the server dropped by its deadline, per kind, and the shortest and longest
+    /// it took (from the client's last byte or last write progress to the hang-up): which of
+    /// the server's deadlines dropped them shows in the shortest.
+    pub dropped: BTreeMap<&'static str, (u64, Duration, Duration)>,
     /// Connections held and reset by the driver because the server has no deadline for them.
     pub held: BTreeMap<&'static str, u64>,
     /// The most bytes a slow reader got the server to take.
