@@ -76,6 +76,11 @@ pub struct Options {
     pub hold: Duration,
     pub stall: Duration,
     pub close_wait: Duration,
+    /// Think times between messages are multiplied by this: above 1, fewer messages a
+    /// second from as many connections.
+    pub pace: f64,
+    /// Fail a dribbled violation whose close frame a reset destroyed (see session.rs).
+    pub strict_close: bool,
     settle: Duration,
     rss_margin: f64,
 }
@@ -85,7 +90,8 @@ fn usage() -> String {
      [--connections N] [--seed N] [--max-slow N] [--max-bombs N] [--max-large N] \
      [--max-frame-size B] [--max-message-size B] [--high-water B] [--buffer-keep B] \
      [--codec-bytes B] [--host-per-conn B] [--handshake-deadline S] [--silent-deadline S] \
-     [--slow-deadline S] [--hold S] [--stall S] [--close-wait S] [--settle S] \
+     [--slow-deadline S] [--hold S] [--stall S] [--close-wait S] [--pace F] [--strict-close 0|1] \
+     [--settle S] \
      [--rss-margin MIB]"
         .into()
 }
@@ -114,6 +120,8 @@ fn parse_options() -> Result<Options, String> {
         hold: s(15),
         stall: s(30),
         close_wait: s(15),
+        pace: 1.0,
+        strict_close: false,
         settle: s(15),
         rss_margin: 16.0,
     };
@@ -151,6 +159,8 @@ fn parse_options() -> Result<Options, String> {
             "--hold" => o.hold = secs()?,
             "--stall" => o.stall = secs()?,
             "--close-wait" => o.close_wait = secs()?,
+            "--pace" => o.pace = value.parse().map_err(|_| bad())?,
+            "--strict-close" => o.strict_close = value == "1",
             "--settle" => o.settle = secs()?,
             "--rss-margin" => o.rss_margin = value.parse().map_err(|_| bad())?,
             _ => return Err(usage()),
@@ -643,6 +653,12 @@ fn report(o: &Options, ctx: &Ctx, took: Duration, memory: Option<Memory>) -> boo
             "dropped by the server's deadline: {kind} {n} ({:.1} s to {:.1} s from the last byte or write progress)",
             shortest.as_secs_f64(),
             longest.as_secs_f64()
+        );
+    }
+    if s.close_lost_to_reset > 0 {
+        println!(
+            "close frames lost to a reset (dribbled violations, the server closed with their rest unread; --strict-close 1 fails them): {}",
+            s.close_lost_to_reset
         );
     }
     for (kind, n) in &s.held {

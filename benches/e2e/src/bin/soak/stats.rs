@@ -31,6 +31,8 @@ pub struct Stats {
     pub dropped: BTreeMap<&'static str, (u64, Duration, Duration)>,
     /// Connections held and reset by the driver because the server has no deadline for them.
     pub held: BTreeMap<&'static str, u64>,
+    /// Violations sent dribbling whose close frame a reset destroyed before it was read.
+    pub close_lost_to_reset: u64,
     /// The most bytes a slow reader got the server to take.
     pub slow_max_accepted: u64,
     pub most_open: usize,
