@@ -118,6 +118,8 @@ pub struct Session {
     deaf: bool,
     wait: Wait,
     started: Instant,
+    /// When the driver first saw the connection established (for the handshake's failures).
+    connected_at: Option<Instant>,
     wait_since: Instant,
     think_until: Option<Instant>,
     /// When the last byte went out (silent connections: the server's deadlines count from it).
@@ -192,6 +194,7 @@ impl Session {
             deaf: false,
             wait: Wait::Connect,
             started: now,
+            connected_at: None,
             wait_since: now,
             think_until: None,
             last_sent: now,
@@ -280,6 +283,7 @@ impl Session {
                 Err(e) => return Err(format!("connect: {e}")),
             }
             self.connected = true;
+            self.connected_at = Some(now);
             self.wait = Wait::Nothing;
             let _ = self.socket.set_nodelay(true);
         }
@@ -304,7 +308,7 @@ impl Session {
     /// Fails a session that waited too long for the server.
     fn check_stall(&mut self, ctx: &Ctx, now: Instant) -> Result<(), String> {
         if let Some(limit) = self.wait_limit(ctx) {
-            if now >= self.wait_since + limit {
+            if now >= self.stall_from() + limit {
                 return Err(format!(
                     "no progress for {} s waiting for {:?} (step {} of {}, {} echoes outstanding)",
                     limit.as_secs(),
@@ -316,6 +320,12 @@ impl Session {
             }
         }
         Ok(())
+    }
+
+    /// Where a wait's limit counts from: its start, or our last write if later (a message still
+    /// going out, such as a dribbled decompression bomb, is not a stall).
+    fn stall_from(&self) -> Instant {
+        self.wait_since.max(self.last_sent)
     }
 
     fn wait_limit(&self, ctx: &Ctx) -> Option<Duration> {
@@ -334,7 +344,7 @@ impl Session {
         let mut t = [
             self.think_until,
             self.dribble_at,
-            self.wait_limit(ctx).map(|l| self.wait_since + l),
+            self.wait_limit(ctx).map(|l| self.stall_from() + l),
             None,
         ];
         if self.deaf {
@@ -615,8 +625,10 @@ impl Session {
             self.step += 1;
         } else if self.ended {
             return Err(format!(
-                "the server ended the connection during the handshake ({} s after the start, {} request bytes unsent)",
+                "the server ended the connection during the handshake ({:.2} s after the start, connected after {:.2} s, {} request bytes unsent)",
                 now.duration_since(self.started).as_secs_f64(),
+                self.connected_at
+                    .map_or(f64::NAN, |t| t.duration_since(self.started).as_secs_f64()),
                 self.out.pending().len()
             ));
         }
