@@ -48,7 +48,7 @@
 #   SOAK_SECONDS      seconds of traffic per server (300; quick 25)
 #   SOAK_CONNECTIONS  connections at once (3000; quick 1000)
 #   SOAK_DRAIN        seconds after the traffic for every connection to finish (at most; 90,
-#                     quick 30)
+#                     quick 40: a slow reader needs its deadline, the slack and its flood after the traffic)
 #   SOAK_PACE         think times between a connection's messages are multiplied by this (3;
 #                     quick 1): 3,000 connections at 3 send about as many messages a second
 #                     as 1,000 at 1, which one driver thread on a shared 2-core machine keeps
@@ -76,7 +76,7 @@ quick=${SOAK_QUICK:-0}
 if [[ $quick == 1 ]]; then
     seconds=${SOAK_SECONDS:-25}
     connections=${SOAK_CONNECTIONS:-1000}
-    drain=${SOAK_DRAIN:-30}
+    drain=${SOAK_DRAIN:-40}
     pace=${SOAK_PACE:-1}
     parallel=${SOAK_PARALLEL:-1}
 else
