@@ -28,11 +28,9 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
-
-const GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+use sansws_e2e_bench::wire::{self, HeadReader, Output, ResponseHead};
 /// How many opening handshakes may be under way at once: enough to open 10,000 connections
 /// in a few seconds, few enough not to overflow the server's accept backlog.
 const CONNECT_WINDOW: usize = 256;
@@ -158,84 +156,16 @@ impl Pattern {
     }
 }
 
-/// Bytes waiting to be written. The buffer keeps its length between messages and only the
-/// part up to `end` is live, so that writing the next frame into it does not zero a megabyte
-/// first.
-#[derive(Default)]
-struct Output {
-    buf: Vec<u8>,
-    end: usize,
-    written: usize,
-}
-
-impl Output {
-    /// `n` more bytes at the end of what waits, to be filled by the caller.
-    fn append(&mut self, n: usize) -> &mut [u8] {
-        let start = self.end;
-        self.end += n;
-        if self.buf.len() < self.end {
-            self.buf.resize(self.end, 0);
-        }
-        &mut self.buf[start..self.end]
-    }
-
-    fn pending(&self) -> &[u8] {
-        &self.buf[self.written..self.end]
-    }
-
-    fn advance(&mut self, n: usize) {
-        self.written += n;
-        if self.written == self.end {
-            self.written = 0;
-            self.end = 0;
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.end == 0
-    }
-}
-
 /// Appends a client frame (FIN set, masked with a fresh random key) holding `payload` to
 /// `out`; the first `STAMP` bytes of the payload are replaced by `stamp`.
 fn push_frame(out: &mut Output, opcode: u8, payload: &[u8], stamp: impl Fn(usize) -> u8) {
-    let len = payload.len();
-    let mut header = [0u8; 14];
-    header[0] = 0x80 | opcode;
-    let mut at = 2;
-    if len < 126 {
-        header[1] = 0x80 | len as u8;
-    } else if len <= 0xffff {
-        header[1] = 0x80 | 126;
-        header[2..4].copy_from_slice(&(len as u16).to_be_bytes());
-        at = 4;
-    } else {
-        header[1] = 0x80 | 127;
-        header[2..10].copy_from_slice(&(len as u64).to_be_bytes());
-        at = 10;
-    }
     let key = fastrand::u32(..).to_ne_bytes();
-    header[at..at + 4].copy_from_slice(&key);
-    let frame = out.append(at + 4 + len);
-    frame[..at + 4].copy_from_slice(&header[..at + 4]);
-    let dst = &mut frame[at + 4..];
-    // Eight bytes at a time, so that the compiler vectorizes the masking.
-    let wide = u64::from_ne_bytes([
-        key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
-    ]);
-    let mut dst_chunks = dst.chunks_exact_mut(8);
-    let mut src_chunks = payload.chunks_exact(8);
-    for (d, s) in (&mut dst_chunks).zip(&mut src_chunks) {
-        let v = u64::from_ne_bytes(s.try_into().expect("8 bytes")) ^ wide;
-        d.copy_from_slice(&v.to_ne_bytes());
-    }
-    let tail = len - dst_chunks.into_remainder().len();
-    for i in tail..len {
-        dst[i] = payload[i] ^ key[i & 3];
-    }
-    for i in 0..STAMP.min(len) {
-        dst[i] = stamp(i) ^ key[i & 3];
-    }
+    wire::push_frame(out, 0x80 | opcode, payload.len(), Some(key), |dst| {
+        dst.copy_from_slice(payload);
+        for (i, b) in dst.iter_mut().take(STAMP).enumerate() {
+            *b = stamp(i);
+        }
+    });
 }
 
 #[derive(PartialEq)]
@@ -247,9 +177,7 @@ enum Phase {
 
 /// Where the reader is in the server's frames (server frames are never masked).
 struct Reader {
-    header: [u8; 10],
-    have: usize,
-    need: usize,
+    head: HeadReader,
     in_header: bool,
     fin: bool,
     opcode: u8,
@@ -266,9 +194,7 @@ struct Reader {
 impl Reader {
     fn new() -> Self {
         Reader {
-            header: [0; 10],
-            have: 0,
-            need: 2,
+            head: HeadReader::default(),
             in_header: true,
             fin: false,
             opcode: 0,
@@ -332,17 +258,10 @@ impl Conn {
                 Err(e) => return Err(format!("connect: {e}")),
             }
             self.socket.set_nodelay(true).map_err(|e| e.to_string())?;
-            let key =
-                base64::engine::general_purpose::STANDARD.encode(fastrand::u128(..).to_ne_bytes());
-            let mut sha = sha1_smol::Sha1::new();
-            sha.update(key.as_bytes());
-            sha.update(GUID.as_bytes());
-            self.accept = base64::engine::general_purpose::STANDARD.encode(sha.digest().bytes());
-            let request = format!(
-                "GET / HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-                 Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n",
-                self.socket.peer_addr().map_err(|e| e.to_string())?
-            );
+            let (key, accept) = wire::handshake_key();
+            self.accept = accept;
+            let host = self.socket.peer_addr().map_err(|e| e.to_string())?;
+            let request = wire::handshake_request(&host.to_string(), &key, "");
             self.out
                 .append(request.len())
                 .copy_from_slice(request.as_bytes());
@@ -393,32 +312,14 @@ impl Conn {
     fn handshake_response<'a>(&mut self, data: &'a [u8]) -> Result<Option<&'a [u8]>, String> {
         let old = self.response.len();
         self.response.extend_from_slice(data);
-        let Some(end) = self.response.windows(4).position(|w| w == b"\r\n\r\n") else {
-            if self.response.len() > 8192 {
-                return Err("handshake response longer than 8 KiB".into());
-            }
+        let Some(head) = ResponseHead::parse(&self.response)? else {
             return Ok(None);
         };
-        let head = String::from_utf8_lossy(&self.response[..end]).into_owned();
-        let mut lines = head.split("\r\n");
-        let status = lines.next().unwrap_or_default();
-        if !status.starts_with("HTTP/1.1 101") {
-            return Err(format!("handshake refused: {status}"));
+        head.check_upgrade(&self.accept)?;
+        if let Some(value) = head.header("sec-websocket-extensions") {
+            return Err(format!("extension agreed though none was offered: {value}"));
         }
-        let mut accepted = false;
-        for line in lines {
-            let (name, value) = line.split_once(':').unwrap_or((line, ""));
-            let (name, value) = (name.trim().to_ascii_lowercase(), value.trim());
-            if name == "sec-websocket-accept" {
-                accepted = value == self.accept;
-            } else if name == "sec-websocket-extensions" {
-                return Err(format!("extension agreed though none was offered: {value}"));
-            }
-        }
-        if !accepted {
-            return Err("missing or wrong Sec-WebSocket-Accept".into());
-        }
-        let rest = end + 4 - old;
+        let rest = head.len - old;
         self.response = Vec::new();
         Ok(Some(&data[rest..]))
     }
@@ -433,37 +334,18 @@ impl Conn {
         while !data.is_empty() {
             let r = &mut self.reader;
             if r.in_header {
-                let take = (r.need - r.have).min(data.len());
-                r.header[r.have..r.have + take].copy_from_slice(&data[..take]);
-                r.have += take;
-                data = &data[take..];
-                if r.have < r.need {
+                let Some(head) = r.head.feed(&mut data) else {
                     break;
-                }
-                let (b0, b1) = (r.header[0], r.header[1]);
-                if r.need == 2 {
-                    if b1 & 0x80 != 0 {
-                        return Err("masked frame from the server".into());
-                    }
-                    if b0 & 0x70 != 0 {
-                        return Err("RSV bits set though no extension was agreed".into());
-                    }
-                    r.need += match b1 & 0x7f {
-                        126 => 2,
-                        127 => 8,
-                        _ => 0,
-                    };
-                    if r.need > 2 {
-                        continue;
-                    }
-                }
-                let len = match r.need {
-                    2 => u64::from(b1 & 0x7f),
-                    4 => u64::from(u16::from_be_bytes([r.header[2], r.header[3]])),
-                    _ => u64::from_be_bytes(r.header[2..10].try_into().expect("8 bytes")),
                 };
-                r.fin = b0 & 0x80 != 0;
-                r.opcode = b0 & 0x0f;
+                if head.masked {
+                    return Err("masked frame from the server".into());
+                }
+                if head.rsv != 0 {
+                    return Err("RSV bits set though no extension was agreed".into());
+                }
+                let len = head.len;
+                r.fin = head.fin;
+                r.opcode = head.opcode;
                 match r.opcode {
                     0 if !r.in_message => return Err("continuation frame outside a message".into()),
                     1 | 2 if r.in_message => return Err("new message inside a message".into()),
@@ -487,8 +369,6 @@ impl Conn {
                 }
                 r.left = len;
                 r.in_header = false;
-                r.have = 0;
-                r.need = 2;
             } else {
                 let take = r.left.min(data.len() as u64) as usize;
                 let (chunk, rest) = data.split_at(take);
@@ -706,9 +586,9 @@ fn run(o: &Options) -> Result<(), String> {
             let per_msg =
                 |c: Option<f64>| c.map_or("NA".into(), |c| format!("{:.2}", c * 1e6 / msgs as f64));
             let (own, srv) = (cpu(own0, own1), cpu(srv0, srv1));
-            let faults = faults0
-                .zip(faults1)
-                .map_or("NA".into(), |(a, b)| format!("{:.2}", (b - a) as f64 / msgs as f64));
+            let faults = faults0.zip(faults1).map_or("NA".into(), |(a, b)| {
+                format!("{:.2}", (b - a) as f64 / msgs as f64)
+            });
             let rate = msgs as f64 / secs;
             eprintln!(
                 "{} active + {} idle connections open in {:.2} s; {msgs} echoes of {} B in {secs:.2} s",
