@@ -7,7 +7,7 @@ use crate::buffer::RetainedBuf;
 use crate::close::CloseCode;
 use crate::entropy::Entropy;
 use crate::frame::{
-    apply_mask, encode_header, FrameHeader, OpCode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN,
+    copy_masked, encode_header, FrameHeader, OpCode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN,
 };
 use crate::message::utf8::{valid_whole, Utf8Validator};
 use crate::message::MessageKind;
@@ -119,10 +119,14 @@ impl Sender {
         self.busy = true;
         self.out.reserve(n + payload.len());
         self.out.extend_from_slice(&head[..n]);
-        let start = self.out.len();
-        self.out.extend_from_slice(payload);
-        if let Some(key) = mask {
-            apply_mask(&mut self.out[start..], key, 0);
+        match mask {
+            // Masked as it is copied: one pass over the payload instead of two.
+            Some(key) => self.out.write_with(|out| {
+                let start = out.len();
+                out.resize(start + payload.len(), 0);
+                copy_masked(&mut out[start..], payload, key, 0);
+            }),
+            None => self.out.extend_from_slice(payload),
         }
     }
 
