@@ -27,7 +27,7 @@ mod allocator;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
-use std::io::{ErrorKind, Read, Write};
+use std::io::{ErrorKind, IoSlice, Read, Write};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -42,6 +42,9 @@ const LISTENER: Token = Token(0);
 /// Stop reading from a peer while this much output waits for it: a slow reader must not
 /// make the server buffer without bound.
 const HIGH_WATER: usize = 1 << 20;
+/// Chunks of output handed to one vectored write: a few large messages in flight, each a
+/// header and a payload, fit.
+const MAX_SLICES: usize = 16;
 
 /// The timers' settings, read once at startup.
 struct Timeouts {
@@ -147,10 +150,10 @@ fn service(client: &mut Client, buf: &mut [u8]) -> bool {
                     }
                 }
                 Ok(Event::Text(t)) => {
-                    let _ = conn.send_text(&t);
+                    let _ = conn.send_text_bytes(t);
                 }
                 Ok(Event::Binary(b)) => {
-                    let _ = conn.send_binary(&b);
+                    let _ = conn.send_binary_bytes(b);
                 }
                 Ok(_) => {}
                 Err(e) => eprintln!("connection failed: {e}"),
@@ -158,7 +161,14 @@ fn service(client: &mut Client, buf: &mut [u8]) -> bool {
         }
         // Write what the socket takes; the rest waits for the next writable event.
         while conn.pending_output_len() > 0 {
-            match socket.write(conn.pending_output()) {
+            // One vectored write of the queued chunks (an echoed payload is queued by
+            // reference, a chunk of its own behind its header).
+            let written = {
+                let mut chunks: [&[u8]; MAX_SLICES] = [&[]; MAX_SLICES];
+                let n = conn.output_chunks(&mut chunks);
+                socket.write_vectored(&chunks.map(IoSlice::new)[..n])
+            };
+            match written {
                 Ok(0) => return false,
                 Ok(n) => {
                     conn.advance_output(n);

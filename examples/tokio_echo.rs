@@ -7,8 +7,10 @@
 //!     cargo run --example tokio_echo -- 127.0.0.1:9002
 //!
 //! What a host must get right, shown here:
-//! - **Writes never hide backpressure or block timers.** Output is written with `try_write`
-//!   from `pending_output()` and reported with `advance_output(n)`: the bytes stay pending
+//! - **Writes never hide backpressure or block timers.** Output is written with
+//!   `try_write_vectored` from `output_chunks()` (a large echoed payload is queued by
+//!   reference, a chunk of its own, behind its header) and reported with `advance_output(n)`,
+//!   which may end anywhere in any chunk: the bytes stay pending
 //!   (and counted in `pending_output_len()`) until the socket took them, and a peer that does
 //!   not read never holds the task in a write, so keepalive, the close timeout and the send
 //!   timeout all fire.
@@ -26,7 +28,7 @@
 mod allocator;
 
 use std::cell::RefCell;
-use std::io::ErrorKind;
+use std::io::{ErrorKind, IoSlice};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -40,6 +42,9 @@ use tokio::time::Instant;
 /// Stop reading from a peer while this much output waits for it: a slow reader must not make
 /// the server buffer without bound.
 const HIGH_WATER: usize = 1 << 20;
+/// Chunks of output handed to one vectored write: a few large messages in flight, each a
+/// header and a payload, fit.
+const MAX_SLICES: usize = 16;
 /// How long a connection that is over may take to write its last bytes.
 const FINAL_FLUSH: Duration = Duration::from_secs(5);
 
@@ -68,7 +73,12 @@ fn read_some(stream: &TcpStream, conn: &mut Connection) -> std::io::Result<()> {
 /// Writes pending output until the socket would block or nothing is left.
 fn write_some(stream: &TcpStream, conn: &mut Connection) -> std::io::Result<()> {
     while conn.pending_output_len() > 0 {
-        match stream.try_write(conn.pending_output()) {
+        let written = {
+            let mut chunks: [&[u8]; MAX_SLICES] = [&[]; MAX_SLICES];
+            let n = conn.output_chunks(&mut chunks);
+            stream.try_write_vectored(&chunks.map(IoSlice::new)[..n])
+        };
+        match written {
             Ok(0) => return Err(ErrorKind::WriteZero.into()),
             Ok(n) => conn.advance_output(n),
             Err(e) if e.kind() == ErrorKind::WouldBlock => break,
@@ -91,11 +101,12 @@ async fn serve(mut stream: TcpStream) -> std::io::Result<()> {
                 Ok(Event::UpgradeRequest) => {
                     let _ = conn.accept(AcceptOptions::new());
                 }
+                // Echoed as received, without a copy (unless compressed).
                 Ok(Event::Text(text)) => {
-                    let _ = conn.send_text(&text);
+                    let _ = conn.send_text_bytes(text);
                 }
                 Ok(Event::Binary(data)) => {
-                    let _ = conn.send_binary(&data);
+                    let _ = conn.send_binary_bytes(data);
                 }
                 Ok(_) => {}
                 Err(e) => eprintln!("connection failed: {e}"),

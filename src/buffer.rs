@@ -127,6 +127,21 @@ impl RetainedBuf {
         result
     }
 
+    /// Splits off the room after the bytes held, as an empty buffer of that capacity sharing
+    /// the allocation; [`unsplit`](Self::unsplit) takes it back, filled.
+    pub fn split_spare(&mut self) -> BytesMut {
+        self.note();
+        let len = self.buf.len();
+        self.buf.split_off(len)
+    }
+
+    /// Appends `more`: in place when it is the room [`split_spare`](Self::split_spare) gave
+    /// out (nothing is copied), otherwise by copying it; adopted whole when nothing is held.
+    pub fn unsplit(&mut self, more: BytesMut) {
+        self.buf.unsplit(more);
+        self.note();
+    }
+
     /// Takes the buffer out, leaving an empty one with no allocation.
     pub fn take(&mut self) -> BytesMut {
         self.high_water = 0;

@@ -27,9 +27,12 @@
 //!
 //! // "Network": move everything one side wrote to the other side.
 //! fn pump(from: &mut Connection, to: &mut Connection) {
-//!     let n = from.pending_output_len();
-//!     to.receive(from.pending_output());
-//!     from.advance_output(n);
+//!     while from.pending_output_len() > 0 {
+//!         let chunk = from.pending_output();
+//!         let n = chunk.len();
+//!         to.receive(chunk);
+//!         from.advance_output(n);
+//!     }
 //! }
 //!
 //! pump(&mut client, &mut server);
@@ -102,7 +105,8 @@ pub use bytes;
 pub use clock::Clock;
 pub use close::{CloseCode, CloseFrame};
 pub use connection::{
-    Config, Connection, Error, Event, ReceiveMode, Role, SendError, State, Transport,
+    Config, Connection, Error, Event, OutputBuf, PreparedMessage, ReceiveMode, Role, SendError,
+    State, Transport,
 };
 pub use message::MessageKind;
 pub use utf8_bytes::{Utf8Bytes, Utf8Error};

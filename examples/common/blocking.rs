@@ -109,17 +109,18 @@ pub fn drive_until(
     }
 }
 
-/// Accepts an upgrade request and echoes every data message back (message mode).
+/// Accepts an upgrade request and echoes every data message back (message mode), as
+/// received: without a copy on a server, masked while copied on a client.
 pub fn echo(conn: &mut Connection, event: Event) {
     match event {
         Event::UpgradeRequest => {
             let _ = conn.accept(sansws::handshake::AcceptOptions::new());
         }
         Event::Text(text) => {
-            let _ = conn.send_text(&text);
+            let _ = conn.send_text_bytes(text);
         }
         Event::Binary(data) => {
-            let _ = conn.send_binary(&data);
+            let _ = conn.send_binary_bytes(data);
         }
         _ => return,
     }

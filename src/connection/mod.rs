@@ -5,6 +5,8 @@
 mod config;
 mod error;
 mod event;
+mod output;
+mod prepared;
 mod recv;
 mod send;
 mod state;
@@ -14,6 +16,8 @@ mod upgrade;
 pub use config::{Config, ReceiveMode};
 pub use error::{Error, SendError};
 pub use event::Event;
+pub use output::OutputBuf;
+pub use prepared::PreparedMessage;
 pub use state::{Role, State, Transport};
 
 use alloc::boxed::Box;

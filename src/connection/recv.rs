@@ -21,6 +21,9 @@ use crate::message::assembler::Assembler;
 use crate::message::MessageKind;
 use crate::utf8_bytes::Utf8Bytes;
 
+/// Room in the input buffer worth a read without growing it ([`Connection::receive_buffer`]).
+const MIN_READ_ROOM: usize = 4096;
+
 /// Where the decoder is within the current frame.
 #[derive(Debug)]
 enum FrameState {
@@ -214,6 +217,48 @@ impl Connection {
             return;
         }
         self.rx.append(data);
+        self.timers.activity = true;
+        self.timers.busy = true;
+    }
+
+    /// Room to read the transport into, straight in the connection's input buffer: an empty
+    /// [`BytesMut`] with capacity for at least `want` bytes, sharing the buffer's allocation
+    /// after the bytes it holds. Read into it (tokio's `read_buf`, or anything that fills a
+    /// [`BufMut`](bytes::BufMut)) and hand it back with
+    /// [`receive_owned`](Self::receive_owned), which then copies nothing. Give it back before
+    /// any other input (otherwise the buffer grows elsewhere and the bytes are copied).
+    ///
+    /// Only room after every byte already received is handed out: the bytes the connection
+    /// has validated in place (a text payload being checked) are never writable from outside.
+    ///
+    /// The room may be less than `want` when the buffer already has enough for a useful read
+    /// (4 KiB, or the rest of a frame arriving whole): a read takes what is there, and the
+    /// buffer grows only when a read could not otherwise make progress, as
+    /// [`receive`](Self::receive) would grow it.
+    pub fn receive_buffer(&mut self, want: usize) -> BytesMut {
+        let want = want.max(1);
+        let held = self.rx.buf.len();
+        let frame_rest = match self.rx.frame {
+            FrameState::Held { len, .. } if len > held => len - held,
+            _ => usize::MAX,
+        };
+        let enough = want.min(MIN_READ_ROOM).min(frame_rest);
+        // Room enough is used as it is (reclaiming would move the bytes held).
+        if self.rx.buf.capacity() - held < enough && !self.rx.buf.try_reclaim(want) {
+            self.rx.make_room(want);
+        }
+        self.rx.buf.split_spare()
+    }
+
+    /// Gives the connection received bytes it may keep: the buffer from
+    /// [`receive_buffer`](Self::receive_buffer), rejoined without a copy, or any other
+    /// [`BytesMut`] (adopted as the input buffer when none is held, copied otherwise). The
+    /// same as [`receive`](Self::receive) otherwise.
+    pub fn receive_owned(&mut self, data: BytesMut) {
+        if !self.reading() || data.is_empty() {
+            return;
+        }
+        self.rx.buf.unsplit(data);
         self.timers.activity = true;
         self.timers.busy = true;
     }

@@ -1,6 +1,8 @@
 use alloc::boxed::Box;
+use bytes::Bytes;
 
 use super::error::SendError;
+use super::output::{Output, OutputBuf};
 use super::state::Role;
 use super::Connection;
 use crate::buffer::RetainedBuf;
@@ -11,10 +13,15 @@ use crate::frame::{
 };
 use crate::message::utf8::{valid_whole, Utf8Validator};
 use crate::message::MessageKind;
+use crate::utf8_bytes::Utf8Bytes;
 
 /// Mask key bytes drawn from the entropy source at once: one call per 64 frames, so a
 /// source that makes a system call per fill costs little per frame.
 const KEY_BATCH: usize = 256;
+
+/// Payloads from this size on, sent as [`Bytes`] by a server, are queued by reference rather
+/// than copied: below it a copy costs less than one more chunk for the transport to take.
+const SHARE_MIN: usize = 2048;
 
 /// How frames are masked: a server sends them unmasked; a client masks each with a fresh key
 /// (RFC 6455 §5.3), drawn in batches from its entropy source.
@@ -73,7 +80,7 @@ struct Outgoing {
 
 /// Send-side state.
 pub(super) struct Sender {
-    out: RetainedBuf,
+    pub(super) out: Output,
     /// Extension output for the frame being written; emptied after each frame.
     scratch: RetainedBuf,
     masking: Masking,
@@ -95,7 +102,7 @@ impl core::fmt::Debug for Sender {
 impl Sender {
     pub fn new(masking: Masking) -> Self {
         Self {
-            out: RetainedBuf::new(),
+            out: Output::default(),
             scratch: RetainedBuf::new(),
             masking,
             outgoing: None,
@@ -104,30 +111,79 @@ impl Sender {
         }
     }
 
-    /// Writes one frame: header, then the payload (masked in place for a client).
-    fn write_frame(&mut self, fin: bool, rsv: u8, opcode: OpCode, payload: &[u8]) {
+    /// Writes a frame header for a payload of `len` bytes, making room for the payload too
+    /// when it is to be `copied`; returns the mask key.
+    fn write_header(
+        &mut self,
+        fin: bool,
+        rsv: u8,
+        opcode: OpCode,
+        len: usize,
+        copied: bool,
+    ) -> Option<[u8; 4]> {
         let mask = self.masking.next_key();
         let header = FrameHeader {
             fin,
             rsv,
             opcode,
             mask,
-            payload_len: payload.len() as u64,
+            payload_len: len as u64,
         };
         let mut head = [0u8; MAX_HEADER_LEN];
         let n = encode_header(&mut head, &header);
         self.busy = true;
-        self.out.reserve(n + payload.len());
-        self.out.extend_from_slice(&head[..n]);
+        let buf = self.out.buf();
+        buf.reserve(n + if copied { len } else { 0 });
+        buf.extend_from_slice(&head[..n]);
+        mask
+    }
+
+    /// Writes one frame: header, then the payload (masked while copied, for a client).
+    fn write_frame(&mut self, fin: bool, rsv: u8, opcode: OpCode, payload: &[u8]) {
+        let mask = self.write_header(fin, rsv, opcode, payload.len(), true);
+        let buf = self.out.buf();
         match mask {
-            // Masked as it is copied: one pass over the payload instead of two.
-            Some(key) => self.out.write_with(|out| {
+            None => buf.extend_from_slice(payload),
+            // Masked as it is copied: one pass over the payload after zeroing the room (safe
+            // code cannot write into uninitialised capacity), faster than copying through a
+            // small block and unmasking it there (docs/performance.md).
+            Some(key) => buf.write_with(|out| {
                 let start = out.len();
                 out.resize(start + payload.len(), 0);
                 copy_masked(&mut out[start..], payload, key, 0);
             }),
-            None => self.out.extend_from_slice(payload),
         }
+    }
+
+    /// [`write_frame`](Self::write_frame) for a payload the caller holds as [`Bytes`]: a
+    /// server queues a large one by reference (only its header is copied).
+    pub fn write_frame_shared(&mut self, fin: bool, rsv: u8, opcode: OpCode, payload: Bytes) {
+        if matches!(self.masking, Masking::Server) && payload.len() >= SHARE_MIN {
+            self.write_header(fin, rsv, opcode, payload.len(), false);
+            self.out.push_shared(payload);
+        } else {
+            self.write_frame(fin, rsv, opcode, &payload);
+        }
+    }
+
+    /// Queues a frame whose unmasked `header` was encoded beforehand, its payload by
+    /// reference when large (a server's [`PreparedMessage`](super::PreparedMessage)).
+    pub fn write_framed(&mut self, header: &[u8], payload: Bytes) {
+        self.busy = true;
+        let buf = self.out.buf();
+        if payload.len() >= SHARE_MIN {
+            buf.extend_from_slice(header);
+            self.out.push_shared(payload);
+        } else {
+            buf.reserve(header.len() + payload.len());
+            buf.extend_from_slice(header);
+            buf.extend_from_slice(&payload);
+        }
+    }
+
+    /// Whether frames are sent unmasked (and may be queued as they are).
+    pub fn is_server(&self) -> bool {
+        matches!(self.masking, Masking::Server)
     }
 
     /// Writes a frame whose payload is the scratch buffer, then empties it (keeping its
@@ -148,7 +204,7 @@ impl Sender {
 
     /// Ends a busy period of the idle timer (see [`RetainedBuf::trim`]).
     pub fn trim(&mut self, keep: usize) {
-        self.out.trim(keep, 0);
+        self.out.trim(keep);
         self.scratch.trim(keep, 0);
     }
 
@@ -166,7 +222,7 @@ impl Sender {
     /// Queues bytes as they are (the handshake's HTTP messages).
     pub fn write_raw(&mut self, bytes: &[u8]) {
         self.busy = true;
-        self.out.extend_from_slice(bytes);
+        self.out.buf().extend_from_slice(bytes);
     }
 
     pub fn write_control(&mut self, opcode: OpCode, payload: &[u8]) {
@@ -218,21 +274,58 @@ impl Connection {
         self.send_checked(kind, data)
     }
 
-    /// [`send`](Self::send) for data already known to fit `kind`.
-    fn send_checked(&mut self, kind: MessageKind, data: &[u8]) -> Result<(), SendError> {
+    /// Queues a whole binary message the caller already holds as [`Bytes`], without copying
+    /// it where the protocol allows: a server queues it by reference (the transport reads the
+    /// caller's bytes; see [`output_chunks`](Self::output_chunks)), a client masks it while
+    /// copying it, in one pass. A message the extension compresses is compressed from it (a
+    /// copy by nature).
+    pub fn send_binary_bytes(&mut self, payload: Bytes) -> Result<(), SendError> {
+        self.send_bytes_checked(MessageKind::Binary, payload)
+    }
+
+    /// [`send_binary_bytes`](Self::send_binary_bytes) for text, already known to be UTF-8 by
+    /// its type (a received [`Event::Text`](crate::Event::Text) payload, echoed, is sent
+    /// without a copy or a check).
+    pub fn send_text_bytes(&mut self, text: Utf8Bytes) -> Result<(), SendError> {
+        self.send_bytes_checked(MessageKind::Text, text.into_bytes())
+    }
+
+    /// Checks that a whole message may be sent now.
+    pub(super) fn check_can_start_whole(&self) -> Result<(), SendError> {
         self.check_can_send()?;
         if self.tx.outgoing.is_some() {
             return Err(SendError::MessageInProgress);
         }
-        let rsv = match self.extension.as_mut() {
-            Some(ext) => ext.encode_start(kind, Some(data.len())),
+        Ok(())
+    }
+
+    /// Checks that a whole message of `len` bytes may be sent now and starts it: returns the
+    /// reserved bits of its frame (not 0 when the extension transforms it).
+    pub(super) fn start_whole(&mut self, kind: MessageKind, len: usize) -> Result<u8, SendError> {
+        self.check_can_start_whole()?;
+        Ok(match self.extension.as_mut() {
+            Some(ext) => ext.encode_start(kind, Some(len)),
             None => 0,
-        };
+        })
+    }
+
+    fn send_bytes_checked(&mut self, kind: MessageKind, data: Bytes) -> Result<(), SendError> {
+        let rsv = self.start_whole(kind, data.len())?;
+        if rsv != 0 {
+            return self.write_data(kind.opcode(), rsv, &data, true);
+        }
+        self.tx.write_frame_shared(true, 0, kind.opcode(), data);
+        Ok(())
+    }
+
+    /// [`send`](Self::send) for data already known to fit `kind`.
+    fn send_checked(&mut self, kind: MessageKind, data: &[u8]) -> Result<(), SendError> {
+        let rsv = self.start_whole(kind, data.len())?;
         self.write_data(kind.opcode(), rsv, data, true)
     }
 
     /// Writes one data frame, through the extension when `rsv` says it transforms the message.
-    fn write_data(
+    pub(super) fn write_data(
         &mut self,
         opcode: OpCode,
         rsv: u8,
@@ -354,22 +447,42 @@ impl Connection {
         Ok(())
     }
 
-    /// The bytes waiting to be written to the transport, oldest first. Write what the
-    /// transport takes and report it with [`advance_output`](Self::advance_output).
+    /// The next contiguous bytes waiting to be written to the transport, oldest first: the
+    /// first chunk of the output queue (payloads sent by reference are chunks of their own,
+    /// see [`output_chunks`](Self::output_chunks)). Write what the transport takes and report
+    /// it with [`advance_output`](Self::advance_output); then come back for the next chunk
+    /// while [`pending_output_len`](Self::pending_output_len) is not zero.
     pub fn pending_output(&self) -> &[u8] {
-        &self.tx.out
+        self.tx.out.front()
     }
 
-    /// How many bytes wait to be written: the send-side backpressure signal. Stop producing
-    /// messages while it is above what you are willing to buffer; it only falls through
-    /// [`advance_output`](Self::advance_output), as the transport takes the bytes.
+    /// Fills `dst` with the chunks waiting to be written, in order, as many as fit, and
+    /// returns how many it filled: the slices for one vectored write
+    /// (`write_vectored` with [`std::io::IoSlice`]s made from them, or
+    /// [`output_buf`](Self::output_buf) for that). Report what was written with
+    /// [`advance_output`](Self::advance_output), which may end anywhere in any chunk.
+    pub fn output_chunks<'a>(&'a self, dst: &mut [&'a [u8]]) -> usize {
+        self.tx.out.chunks(dst)
+    }
+
+    /// The pending output as a [`bytes::Buf`]: hand it to a writer of `Buf`s (tokio's
+    /// `write_buf`, or [`Buf::chunks_vectored`](bytes::Buf::chunks_vectored) for a vectored
+    /// write); advancing it is [`advance_output`](Self::advance_output).
+    pub fn output_buf(&mut self) -> OutputBuf<'_> {
+        OutputBuf { conn: self }
+    }
+
+    /// How many bytes wait to be written, in all chunks: the send-side backpressure signal.
+    /// Stop producing messages while it is above what you are willing to buffer; it only falls
+    /// through [`advance_output`](Self::advance_output), as the transport takes the bytes.
+    /// Payloads queued by reference count in full (they are held until written).
     pub fn pending_output_len(&self) -> usize {
         self.tx.out.len()
     }
 
-    /// Marks the first `n` bytes of [`pending_output`](Self::pending_output) as written (a
-    /// partial write is fine: come back for the rest). `n` larger than what is pending counts
-    /// as all of it.
+    /// Marks the first `n` bytes of the pending output as written, across chunks (a partial
+    /// write is fine: come back for the rest). `n` larger than what is pending counts as all
+    /// of it.
     pub fn advance_output(&mut self, n: usize) {
         let n = n.min(self.tx.out.len());
         if n > 0 {

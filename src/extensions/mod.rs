@@ -104,6 +104,19 @@ pub trait ExtensionNegotiator: Send + Sync {
     fn confirm(&self, answer: &ExtensionOffer) -> Result<Box<dyn Extension>, NegotiationError>;
 }
 
+/// A transformed encoding of a whole message that does not depend on one connection's
+/// state, so it can be made once and sent on every connection asking for the same form (a
+/// [`PreparedMessage`](crate::PreparedMessage) broadcast): see
+/// [`Extension::shared_form`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SharedForm {
+    /// Names the encoding: connections whose extensions return equal forms can send the same
+    /// bytes. Small numbers are best (a prepared message keeps a few forms).
+    pub id: u16,
+    /// The reserved bits of the frame carrying the encoded message.
+    pub rsv: u8,
+}
+
 /// What one [`Extension::decode`] call did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Decoded {
@@ -182,4 +195,37 @@ pub trait Extension: Send {
     /// direction with a message in progress cannot be reduced yet: it is reduced when that
     /// message ends, the other direction at once. Default: nothing to give back.
     fn hibernate(&mut self) {}
+
+    /// Outgoing: the shared form in which a whole message of `kind` and `len` bytes may be
+    /// sent instead of this connection's own encoding, or `None` for an encoding of its own
+    /// (through [`encode_start`](Self::encode_start) and [`encode`](Self::encode), as any
+    /// message; the default). An extension may offer one only if it can send a message
+    /// encoded without its connection's context and continue afterwards (for
+    /// permessage-deflate: context takeover is a permission, not a duty; the compressor then
+    /// forgets its history, see [`shared_sent`](Self::shared_sent)).
+    fn shared_form(&self, kind: MessageKind, len: usize) -> Option<SharedForm> {
+        let _ = (kind, len);
+        None
+    }
+
+    /// Outgoing: encodes a whole message in `form` (one this extension returned from
+    /// [`shared_form`](Self::shared_form)), appending it to `out`. Called once per form of
+    /// a prepared message, on any connection that offered the form.
+    fn encode_shared(
+        &self,
+        form: SharedForm,
+        payload: &[u8],
+        out: &mut BytesMut,
+    ) -> Result<(), ExtensionError> {
+        let _ = (form, payload, out);
+        Err(ExtensionError {
+            code: CloseCode::INTERNAL_ERROR,
+            reason: "no shared encoding",
+        })
+    }
+
+    /// Outgoing: a message was sent in a shared form made elsewhere; whatever the next
+    /// message's encoding would have taken from this connection's earlier messages must be
+    /// forgotten (the peer's state moved on without this extension seeing the bytes).
+    fn shared_sent(&mut self) {}
 }

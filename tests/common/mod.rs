@@ -92,16 +92,21 @@ pub fn feed_chunked(
 
 /// Takes all pending output.
 pub fn drain(conn: &mut Connection) -> Vec<u8> {
-    let out = conn.pending_output().to_vec();
-    conn.advance_output(out.len());
+    let mut out = Vec::with_capacity(conn.pending_output_len());
+    while conn.pending_output_len() > 0 {
+        out.extend_from_slice(conn.pending_output());
+        conn.advance_output(conn.pending_output().len());
+    }
     out
 }
 
 /// Moves everything `from` has to send into `to` (the "network" between two connections).
 pub fn pump(from: &mut Connection, to: &mut Connection) {
-    let n = from.pending_output_len();
-    to.receive(from.pending_output());
-    from.advance_output(n);
+    while from.pending_output_len() > 0 {
+        let n = from.pending_output().len();
+        to.receive(from.pending_output());
+        from.advance_output(n);
+    }
 }
 
 /// Runs `conn`'s timers on the test's clock from `from` to `to`, as a host's loop would: polls

@@ -11,7 +11,7 @@ use super::decompress::Decompressor;
 use super::history::SendHistory;
 use super::params::{ClientBits, Params, NAME};
 use super::window::SavedWindow;
-use crate::extensions::{Decoded, Extension, ExtensionError};
+use crate::extensions::{Decoded, Extension, ExtensionError, SharedForm};
 use crate::message::MessageKind;
 
 /// RSV1 marks a compressed message (RFC 7692 §6).
@@ -251,6 +251,37 @@ impl Extension for DeflateExtension {
             }
         }
         Ok(())
+    }
+
+    /// A message this connection would compress may be sent compressed from an empty window
+    /// instead (the peer's inflater takes it as it takes any message), by anyone compressing
+    /// with the same window bound and level: the form names those two.
+    fn shared_form(&self, _kind: MessageKind, len: usize) -> Option<SharedForm> {
+        if !self.config.compress || len < self.config.threshold || self.sending {
+            return None;
+        }
+        Some(SharedForm {
+            id: u16::from(self.directions.send_bits) | u16::from(self.config.level.min(9)) << 4,
+            rsv: RSV1,
+        })
+    }
+
+    fn encode_shared(
+        &self,
+        form: SharedForm,
+        payload: &[u8],
+        out: &mut BytesMut,
+    ) -> Result<(), ExtensionError> {
+        let (bits, level) = ((form.id & 0xf) as u8, (form.id >> 4) as u8);
+        Compressor::new(level, bits).compress_frame(payload, true, out)
+    }
+
+    /// The peer's window now ends with a message this compressor never saw: its history
+    /// (and any kept through hibernation) would make the next message's back-references
+    /// point at the wrong bytes, so the next message starts from an empty window.
+    fn shared_sent(&mut self) {
+        self.outbound = Outbound::Empty;
+        self.hibernate_outbound_after_message = false;
     }
 
     fn decode_start(&mut self, rsv: u8) -> Result<bool, ExtensionError> {
