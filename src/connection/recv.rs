@@ -237,6 +237,11 @@ impl Connection {
     /// [`receive`](Self::receive) would grow it.
     pub fn receive_buffer(&mut self, want: usize) -> BytesMut {
         let want = want.max(1);
+        if !self.rx.next.is_empty() {
+            // Input is kept apart behind a complete held frame: new bytes go after it.
+            self.rx.next.make_room(want, None);
+            return self.rx.next.split_spare();
+        }
         let held = self.rx.buf.len();
         let frame_rest = match self.rx.frame {
             FrameState::Held { len, .. } if len > held => len - held,
@@ -258,7 +263,11 @@ impl Connection {
         if !self.reading() || data.is_empty() {
             return;
         }
-        self.rx.buf.unsplit(data);
+        if self.rx.next.is_empty() {
+            self.rx.buf.unsplit(data);
+        } else {
+            self.rx.next.unsplit(data);
+        }
         self.timers.activity = true;
         self.timers.busy = true;
     }
