@@ -76,8 +76,7 @@ fn server() -> Connection {
     Connection::server(
         Config::default()
             .max_frame_size(64 << 20)
-            .max_message_size(64 << 20)
-            .buffer_keep(2 * READ),
+            .max_message_size(64 << 20),
     )
 }
 

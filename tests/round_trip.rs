@@ -100,6 +100,43 @@ fn client_to_server_random_messages_and_chunkings() {
 }
 
 #[test]
+fn socket_sized_reads_several_before_the_events_are_taken() {
+    // Reads that end inside large frames and carry the next ones, given one to three at a time
+    // before the events are taken, copied in or read into the connection's buffer: the bytes
+    // after a frame's end are kept apart from it and must come back in order.
+    for seed in 1..=6u64 {
+        let mut rng = Rng(seed * 0x2545_F491);
+        let mut client = client_seeded(Config::default(), seed);
+        let sent = send_random(&mut client, &mut rng, 40);
+        let wire = drain(&mut client);
+        for mode in [ReceiveMode::Message, ReceiveMode::Stream] {
+            let mut server = Connection::server(Config::default().receive_mode(mode));
+            let mut events = Vec::new();
+            let mut pos = 0;
+            while pos < wire.len() {
+                for _ in 0..1 + rng.below(3) {
+                    let n = [65_536, 100_000, 9_000, 300_000][rng.below(4)].min(wire.len() - pos);
+                    if rng.below(2) == 0 {
+                        server.receive(&wire[pos..pos + n]);
+                    } else {
+                        // Read into the connection's own buffer, as a host's `read_buf` does.
+                        let mut room = server.receive_buffer(n);
+                        room.extend_from_slice(&wire[pos..pos + n]);
+                        server.receive_owned(room);
+                    }
+                    pos += n;
+                }
+                while let Some(ev) = server.next_event() {
+                    events.push(ev);
+                }
+            }
+            assert_eq!(received(events), sent, "seed {seed} mode {mode:?}");
+            assert_eq!(server.pending_input_len(), 0);
+        }
+    }
+}
+
+#[test]
 fn server_to_client_random_messages() {
     for seed in 1..=6u64 {
         let mut rng = Rng(seed * 0x1234_5677);

@@ -65,10 +65,23 @@ enum Progress {
     Again,
 }
 
+/// A held frame at least this long does not share its allocation with the frames that arrive
+/// in the same read as its end (see [`Receiver::next`]), if they are at least
+/// 1/[`SEPARATE_SHARE`] of its length; otherwise moving them later costs less than a second
+/// buffer (measured in docs/performance.md: for 1 MiB frames in 64 KiB reads, two buffers
+/// were slower than one).
+const SEPARATE_AFTER: usize = 8 << 10;
+const SEPARATE_SHARE: usize = 8;
+
 /// Receive-side state.
 #[derive(Debug)]
 pub(super) struct Receiver {
     buf: RetainedBuf,
+    /// Input that arrived in the same read as the end of a large held frame, kept apart from
+    /// it: put behind the frame, it would have to move to the front of the allocation (or to
+    /// a new one) to make room for the next large frame, a second copy of every byte. Becomes
+    /// the input buffer once the frame is handed out, and the frame's allocation the spare.
+    next: RetainedBuf,
     frame: FrameState,
     assembler: Assembler,
     decode_input: Option<DecodeInput>,
@@ -80,6 +93,7 @@ impl Receiver {
     pub fn new() -> Self {
         Self {
             buf: RetainedBuf::new(),
+            next: RetainedBuf::new(),
             frame: FrameState::Header,
             assembler: Assembler::default(),
             decode_input: None,
@@ -88,12 +102,13 @@ impl Receiver {
     }
 
     pub fn buffered(&self) -> usize {
-        self.buf.len() + self.decode_input.as_ref().map_or(0, |d| d.payload.len())
+        self.buf.len() + self.next.len() + self.decode_input.as_ref().map_or(0, |d| d.payload.len())
     }
 
     /// Stops reading: drops all input and partial messages.
     pub fn shut(&mut self) {
         self.buf = RetainedBuf::new();
+        self.next = RetainedBuf::new();
         self.frame = FrameState::Header;
         self.assembler.reset();
         self.decode_input = None;
@@ -102,7 +117,11 @@ impl Receiver {
 
     /// Takes every buffered input byte (the handshake consumes input this way).
     pub fn take_input(&mut self) -> BytesMut {
-        self.buf.take()
+        let mut input = self.buf.take();
+        if !self.next.is_empty() {
+            input.extend_from_slice(&self.next.take());
+        }
+        input
     }
 
     /// Replaces the input buffer (bytes that followed the handshake come first).
@@ -115,6 +134,7 @@ impl Receiver {
     /// moved out of the input allocation it is a view of.
     pub fn release(&mut self) {
         self.buf.release();
+        self.next.release();
         self.assembler.release();
         if let Some(input) = self.decode_input.as_mut() {
             input.payload = BytesMut::from(&input.payload[..]);
@@ -131,6 +151,7 @@ impl Receiver {
             _ => 0,
         };
         self.buf.trim(keep, need);
+        self.next.trim(keep, 0);
         self.assembler.trim(keep);
     }
 
@@ -144,6 +165,46 @@ impl Receiver {
         };
         self.buf.make_room(more, limit);
     }
+
+    /// Appends received bytes: to [`next`](Self::next) while it is in use, or, when they end
+    /// a large held frame and go on past it, up to the frame's end in the input buffer and the
+    /// rest in `next`.
+    fn append(&mut self, data: &[u8]) {
+        if !self.next.is_empty() {
+            self.next.make_room(data.len(), None);
+            self.next.extend_from_slice(data);
+            return;
+        }
+        let (len, missing) = match self.frame {
+            FrameState::Held { len, .. } if len >= SEPARATE_AFTER => {
+                (len, len.saturating_sub(self.buf.len()))
+            }
+            _ => (0, 0),
+        };
+        if missing == 0 || data.len() <= missing || data.len() - missing < len / SEPARATE_SHARE {
+            self.make_room(data.len());
+            self.buf.extend_from_slice(data);
+            return;
+        }
+        let (end, rest) = data.split_at(missing);
+        self.make_room(missing);
+        self.buf.extend_from_slice(end);
+        // Room for the rest and behind it for a frame as long as the one it follows (which
+        // arrived whole): a stream of large frames then reuses two allocations without moving
+        // a byte.
+        self.next.make_room(rest.len().saturating_add(len), None);
+        self.next.extend_from_slice(rest);
+    }
+
+    /// Splits a complete held frame's payload off the input buffer; input kept apart behind
+    /// it becomes the input buffer.
+    fn split_held(&mut self, len: usize) -> BytesMut {
+        let payload = self.buf.split_to(len);
+        if self.buf.is_empty() && !self.next.is_empty() {
+            core::mem::swap(&mut self.buf, &mut self.next);
+        }
+        payload
+    }
 }
 
 impl Connection {
@@ -155,8 +216,7 @@ impl Connection {
         if !self.reading() || data.is_empty() {
             return;
         }
-        self.rx.make_room(data.len());
-        self.rx.buf.extend_from_slice(data);
+        self.rx.append(data);
         self.timers.activity = true;
         self.timers.busy = true;
     }
@@ -177,6 +237,11 @@ impl Connection {
     /// [`receive`](Self::receive) would grow it.
     pub fn receive_buffer(&mut self, want: usize) -> BytesMut {
         let want = want.max(1);
+        if !self.rx.next.is_empty() {
+            // Input is kept apart behind a complete held frame: new bytes go after it.
+            self.rx.next.make_room(want, None);
+            return self.rx.next.split_spare();
+        }
         let held = self.rx.buf.len();
         let frame_rest = match self.rx.frame {
             FrameState::Held { len, .. } if len > held => len - held,
@@ -198,7 +263,11 @@ impl Connection {
         if !self.reading() || data.is_empty() {
             return;
         }
-        self.rx.buf.unsplit(data);
+        if self.rx.next.is_empty() {
+            self.rx.buf.unsplit(data);
+        } else {
+            self.rx.next.unsplit(data);
+        }
         self.timers.activity = true;
         self.timers.busy = true;
     }
@@ -362,7 +431,7 @@ impl Connection {
         if available < len {
             return Ok(Progress::NeedInput);
         }
-        let payload = self.rx.buf.split_to(len).freeze();
+        let payload = self.rx.split_held(len).freeze();
         self.rx.frame = FrameState::Header;
         let kind = self.rx.assembler.finish()?;
         Ok(Progress::Event(message_event(kind, payload)))

@@ -8,7 +8,7 @@ mod header;
 mod mask;
 
 pub use header::{decode_header, encode_header, FrameHeader, HeaderDecodeError, MAX_HEADER_LEN};
-pub(crate) use mask::apply_mask;
+pub(crate) use mask::{apply_mask, copy_masked};
 
 /// A frame opcode (RFC 6455 §5.2). Reserved opcodes (3–7, 0xB–0xF) have no variant: they
 /// are rejected when the header is decoded.
