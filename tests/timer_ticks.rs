@@ -1,0 +1,91 @@
+//! A host that drives the timers by calling `handle_timeout` on its own tick, without calling
+//! `poll_timeout` in between, sees the same behaviour as one that polls: traffic since the
+//! last deadline counts as activity for the keepalive, output the transport took counts as
+//! progress for the send timeout, and traffic keeps the idle timer from giving buffers back.
+//! Times are the test's, never slept.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{drain, frame, frames};
+use sansws::{CloseCode, Config, Connection, Error};
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+fn only(config: Config) -> Config {
+    config.idle_timeout(None).send_timeout(None).keepalive(None)
+}
+
+#[test]
+fn keepalive_counts_traffic_between_ticks_as_activity() {
+    let mut server = Connection::server(only(Config::default()).keepalive(Some(secs(10))));
+    assert_eq!(server.poll_timeout(secs(0)), Some(secs(10)));
+    server.receive(&frame(0x81, b"hi", true));
+    assert!(server.next_event().is_some());
+    // The deadline passes with traffic since: no ping, the next check is a period later.
+    server.handle_timeout(secs(10));
+    assert_eq!(
+        server.pending_output_len(),
+        0,
+        "no ping while the peer talks"
+    );
+    // A silent period: a ping. Another: the peer is gone.
+    server.handle_timeout(secs(20));
+    let out = drain(&mut server);
+    assert_eq!(frames(&out), vec![(0x9, true, vec![])]);
+    assert!(server.is_open());
+    server.handle_timeout(secs(30));
+    assert_eq!(server.next_event(), Some(Err(Error::KeepaliveTimeout)));
+}
+
+#[test]
+fn no_keepalive_ping_follows_a_close_frame() {
+    let mut server = Connection::server(only(Config::default()).keepalive(Some(secs(10))));
+    assert_eq!(server.poll_timeout(secs(0)), Some(secs(10)));
+    server.close(CloseCode::NORMAL, "bye").unwrap();
+    server.handle_timeout(secs(10));
+    let ops: Vec<u8> = frames(&drain(&mut server)).iter().map(|f| f.0).collect();
+    assert_eq!(ops, vec![0x8], "the close frame is the last frame");
+}
+
+#[test]
+fn send_timeout_counts_output_taken_between_ticks_as_progress() {
+    let mut server = Connection::server(only(Config::default()).send_timeout(Some(secs(30))));
+    server.send_binary(&[7u8; 1000]).unwrap();
+    let queued = server.pending_output_len();
+    assert_eq!(server.poll_timeout(secs(0)), Some(secs(30)));
+    server.advance_output(10); // the transport took some at 20 s
+    server.handle_timeout(secs(30));
+    assert!(server.is_open(), "progress was made");
+    assert_eq!(server.next_event(), None);
+    assert_eq!(server.pending_output_len(), queued - 10);
+    // Then nothing for a whole timeout after the tick that noticed the progress.
+    server.handle_timeout(secs(59));
+    assert!(server.is_open());
+    server.handle_timeout(secs(60));
+    assert_eq!(server.next_event(), Some(Err(Error::SendTimeout)));
+    assert_eq!(server.pending_output_len(), 0);
+}
+
+#[test]
+fn idle_timer_waits_for_a_quiet_period_between_ticks() {
+    let mut server = Connection::server(only(Config::default()).idle_timeout(Some(secs(1))));
+    server.receive(&frame(0x82, &[1; 100], true));
+    assert!(server.next_event().is_some());
+    assert_eq!(server.poll_timeout(secs(0)), Some(secs(1)));
+    server.receive(&frame(0x82, &[2; 100], true));
+    assert!(server.next_event().is_some());
+    // Busy through the period: the buffers are cut down, not given back, and the timer runs
+    // on from the tick.
+    server.handle_timeout(secs(1));
+    assert_eq!(server.poll_timeout(secs(1)), Some(secs(2)));
+    // A quiet period: everything is given back and no further wake-up is needed.
+    server.handle_timeout(secs(2));
+    assert_eq!(server.poll_timeout(secs(2)), None);
+    // Traffic after the rest works as before.
+    server.receive(&frame(0x82, &[3; 100], true));
+    assert!(matches!(server.next_event(), Some(Ok(_))));
+}
