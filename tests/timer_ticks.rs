@@ -89,3 +89,30 @@ fn idle_timer_waits_for_a_quiet_period_between_ticks() {
     server.receive(&frame(0x82, &[3; 100], true));
     assert!(matches!(server.next_event(), Some(Ok(_))));
 }
+
+#[test]
+fn a_frame_half_arrived_survives_the_idle_timer_busy_or_quiet() {
+    let payload: Vec<u8> = (0..64 * 1024).map(|i| (i % 251) as u8).collect();
+    let wire = frame(0x82, &payload, true);
+    let half = wire.len() / 2;
+    for quiet in [false, true] {
+        let mut server = Connection::server(only(Config::default()).idle_timeout(Some(secs(1))));
+        server.receive(&wire[..half / 2]);
+        assert_eq!(server.next_event(), None);
+        assert_eq!(server.poll_timeout(secs(0)), Some(secs(1)));
+        if !quiet {
+            // More of the frame arrives within the period: it is busy, buffers are cut down
+            // to what the frame needs rather than given back.
+            server.receive(&wire[half / 2..half]);
+            assert_eq!(server.next_event(), None);
+        }
+        server.handle_timeout(secs(1));
+        let from = if quiet { half / 2 } else { half };
+        server.receive(&wire[from..]);
+        assert_eq!(
+            server.next_event(),
+            Some(Ok(sansws::Event::Binary(payload.clone().into()))),
+            "quiet: {quiet}"
+        );
+    }
+}

@@ -15,7 +15,8 @@ fn compares_equal_to_the_text_both_ways() {
     assert!(*"héllo" == text);
     assert!(text == "héllo");
     assert!("héllo" == text);
-    assert!(text == String::from("héllo"));
+    let owned = String::from("héllo");
+    assert!(text == owned);
     assert!(text != *"hello");
     assert!("hello" != text);
 }
