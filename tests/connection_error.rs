@@ -10,7 +10,7 @@ use std::error::Error as _;
 use common::{client_with_key, drain, frame, frames};
 use sansws::extensions::deflate::DeflateConfig;
 use sansws::handshake::HandshakeConfig;
-use sansws::{CloseCode, Config, Connection, Error, MessageKind, SendError};
+use sansws::{CloseCode, Config, Connection, Error, Event, MessageKind, SendError, Transport};
 
 /// A violation: the bytes, who receives them, with which configuration, the error expected.
 struct Case {
@@ -146,7 +146,14 @@ fn errors_that_send_nothing_say_so() {
     // The transport ended: no close frame, reported as 1006.
     let mut server = Connection::server(Config::default());
     server.send_text("pending").unwrap();
+    server.receive(&frame(0x81, b"last words", true));
     server.receive_eof();
+    // The transport can go at once; what arrived before the end is still handed out.
+    assert_eq!(server.transport(), Transport::Close);
+    assert_eq!(
+        server.next_event(),
+        Some(Ok(Event::Text("last words".into())))
+    );
     assert_eq!(server.next_event(), Some(Err(Error::UnexpectedEof)));
     assert_eq!(server.pending_output_len(), 0);
     for e in [

@@ -51,3 +51,68 @@ fn a_final_block_inside_the_payload_then_more_data_in_a_new_stream() {
     server.receive(&frame(0xC1, &payload, true));
     assert_eq!(server.next_event(), Some(Ok(Event::Text("a".into()))));
 }
+
+#[test]
+fn the_window_of_a_finished_stream_survives_hibernation() {
+    // Message 1: "hello hello" as one final block (Python: zlib.compressobj(9, DEFLATED, -15),
+    // compress + flush()): the stream ends inside the message. Message 2: "hello hello" as a
+    // single back-reference into the window message 1 left (compressobj with
+    // zdict=b"hello hello", Z_SYNC_FLUSH, tail removed). Context takeover keeps the window
+    // across the stream's end; hibernation keeps it too.
+    let first = [0xCB, 0x48, 0xCD, 0xC9, 0xC9, 0x57, 0xC8, 0x00, 0x91, 0x00];
+    let second = [0xCA, 0x40, 0x30, 0x01, 0x00];
+    for hibernate in [false, true] {
+        let (_client, mut server) = deflate_pair(
+            DeflateConfig::default(),
+            DeflateConfig::default(),
+            Config::default(),
+        );
+        server.receive(&frame(0xC1, &first, true));
+        assert_eq!(
+            server.next_event(),
+            Some(Ok(Event::Text("hello hello".into())))
+        );
+        if hibernate {
+            server.hibernate();
+        }
+        server.receive(&frame(0xC1, &second, true));
+        assert_eq!(
+            server.next_event(),
+            Some(Ok(Event::Text("hello hello".into()))),
+            "hibernated: {hibernate}"
+        );
+    }
+}
+
+#[test]
+fn hibernating_after_any_short_message_changes_no_event() {
+    // Whatever state a peer's (possibly non-conforming) message leaves the inflater in, at a
+    // block boundary, inside a block or after an error, hibernating before the next message
+    // changes nothing the application sees. Message 2 is "hello" (zlib raw deflate,
+    // Z_SYNC_FLUSH, tail removed).
+    let second = frame(0xC2, &[0xCA, 0x48, 0xCD, 0xC9, 0xC9, 0x07, 0x00], true);
+    let mut payloads: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![b]).collect();
+    for b in 0..=255u8 {
+        for c in [0x00, 0x04, 0x80, 0xFF] {
+            payloads.push(vec![b, c]);
+        }
+    }
+    for payload in payloads {
+        let run = |hibernate: bool| {
+            let (_client, mut server) = deflate_pair(
+                DeflateConfig::default(),
+                DeflateConfig::default(),
+                Config::default(),
+            );
+            server.receive(&frame(0xC2, &payload, true));
+            let mut events: Vec<_> = std::iter::from_fn(|| server.next_event()).collect();
+            if hibernate {
+                server.hibernate();
+            }
+            server.receive(&second);
+            events.extend(std::iter::from_fn(|| server.next_event()));
+            events
+        };
+        assert_eq!(run(true), run(false), "payload {payload:02x?}");
+    }
+}

@@ -116,3 +116,26 @@ fn a_frame_half_arrived_survives_the_idle_timer_busy_or_quiet() {
         );
     }
 }
+
+#[test]
+fn a_tick_before_any_deadline_changes_nothing() {
+    let mut server = Connection::server(
+        only(Config::default())
+            .keepalive(Some(secs(10)))
+            .idle_timeout(Some(secs(20))),
+    );
+    server.receive(&frame(0x81, b"hi", true));
+    assert!(server.next_event().is_some());
+    assert_eq!(server.poll_timeout(secs(0)), Some(secs(10)));
+    // A spurious wake-up (or another timer's deadline) at 5 s.
+    server.handle_timeout(secs(5));
+    assert_eq!(server.pending_output_len(), 0, "no ping yet");
+    assert!(server.is_open());
+    assert_eq!(
+        server.poll_timeout(secs(5)),
+        Some(secs(10)),
+        "deadlines unchanged"
+    );
+    server.handle_timeout(secs(10));
+    assert_eq!(frames(&drain(&mut server)), vec![(0x9, true, vec![])]);
+}
