@@ -2,7 +2,7 @@
 //!
 //! Decoding: the same client-masked frames, as a server, every message consumed whole.
 //! sansws is fed the input in 64 KiB reads, as an event loop reading a socket would (with
-//! `buffer_keep` at 128 KiB, twice the read size, as Config::buffer_keep recommends);
+//! `buffer_keep` at 128 KiB, as the figures in docs/performance.md were first taken);
 //! tungstenite reads it through `Read` from an in-memory cursor; tokio-websockets through
 //! `AsyncRead` from an in-memory slice on a current-thread runtime (both read as much as their
 //! buffers take). Encoding: client side with masking, each message handed to a transport that

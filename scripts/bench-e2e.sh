@@ -6,7 +6,8 @@
 #   BENCH_E2E_QUICK=1 scripts/bench-e2e.sh   # smoke: 1 s, 1 run, 500 idle connections
 #
 # Builds everything in release mode (the sansws servers are the examples of the main crate,
-# `cargo build --release --example tokio_echo --example mio_echo`, so this measures whatever
+# `cargo build --release --features tokio --example tokio_echo --example mio_echo
+# --example tokio_stream_echo`, so this measures whatever
 # the tree holds; the peers and the load generator are the separate project benches/e2e), then
 # for each round, case and server: starts the server, runs the load generator against it,
 # records messages/s, the server's peak RSS (VmHWM from /proc/PID/status), the CPU time
@@ -70,7 +71,8 @@ fi
 report_from=${BENCH_E2E_REPORT_FROM:-}
 if [[ -z $report_from ]]; then
     echo "building (release)..." >&2
-    cargo build --release --quiet --example tokio_echo --example mio_echo
+    cargo build --release --quiet --features tokio \
+        --example tokio_echo --example mio_echo --example tokio_stream_echo
     cargo build --release --quiet --manifest-path benches/e2e/Cargo.toml
 fi
 target=$(cargo metadata --format-version 1 --no-deps | grep -o '"target_directory":"[^"]*"' | cut -d'"' -f4)
@@ -79,10 +81,10 @@ e2e_target=$(cargo metadata --format-version 1 --no-deps --manifest-path benches
 loadgen=$e2e_target/release/loadgen
 
 # name | peer or sansws | binary (given the listening address as its one argument).
-# To add a server, add a line; e.g. the sansws async stream, once an example serves it:
-#   "sansws-stream|sansws|$target/release/examples/<its example>"
+# To add a server, add a line.
 all_servers=(
     "sansws-tokio|sansws|$target/release/examples/tokio_echo"
+    "sansws-stream|sansws|$target/release/examples/tokio_stream_echo"
     "sansws-mio|sansws|$target/release/examples/mio_echo"
     "tokio-tungstenite|peer|$e2e_target/release/tungstenite_echo"
     "tokio-websockets|peer|$e2e_target/release/tokio_websockets_echo"

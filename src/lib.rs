@@ -63,9 +63,10 @@
 //! - [`extensions::deflate`] for permessage-deflate (mind its memory cost with context
 //!   takeover, stated there).
 //!
-//! Features: `std` (default: [`entropy::OsEntropy`], `std::error::Error` impls), `deflate`
-//! (default: permessage-deflate on miniz_oxide), `arbitrary` (`Arbitrary` impls for fuzzing
-//! your integration).
+//! Features: `std` (default: [`entropy::OsEntropy`], `std::error::Error` impls, [`Clock`]
+//! for timers on `Instant`s), `deflate` (default: permessage-deflate on miniz_oxide),
+//! `tokio` (`sansws::stream`: an async `Stream` + `Sink` of messages over any tokio
+//! transport), `arbitrary` (`Arbitrary` impls for fuzzing your integration).
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -87,11 +88,18 @@ pub mod extensions;
 pub mod frame;
 pub mod handshake;
 mod message;
+// Hosts above the connection, for std and tokio users; nothing below imports them.
+#[cfg(feature = "std")]
+mod clock;
+#[cfg(feature = "tokio")]
+pub mod stream;
 
 #[doc = include_str!("../docs/integration.md")]
 pub mod guide {}
 
 pub use bytes;
+#[cfg(feature = "std")]
+pub use clock::Clock;
 pub use close::{CloseCode, CloseFrame};
 pub use connection::{
     Config, Connection, Error, Event, ReceiveMode, Role, SendError, State, Transport,

@@ -9,9 +9,8 @@
 //! - Freed heap memory between live blocks stays resident: thousands of connections that
 //!   hibernate free their codecs' blocks (about 43 KB each) between the small blocks that
 //!   stay (their windows, other connections' state), and `free` returns only the top of the
-//!   heap. `malloc_trim(0)` returns every free page; it takes about 1 ms per 100 MB of heap
-//!   with nothing to give back and about 10 ms after 2,000 connections hibernated (measured),
-//!   so the example servers call it every [`TRIM_EVERY`].
+//!   heap. `malloc_trim(0)` returns every free page; the example servers call it every
+//!   [`TRIM_EVERY`] (docs/memory.md, "The allocator").
 //!
 //! `SANSWS_MALLOC` chooses, to compare: `default` (neither), `threshold`, `trim`; unset, both.
 //! A malloc setting the environment already makes (`MALLOC_MMAP_THRESHOLD_`,

@@ -13,7 +13,7 @@ use std::net::{Shutdown, TcpStream};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use sansws::{Connection, Event, State, Transport};
+use sansws::{Clock, Connection, Event, State, Transport};
 
 /// Whether `SANSWS_HIBERNATE` asks for hibernation at every opportunity: `every-message`
 /// (`1` is accepted too); unset, or `0`, leaves it to the idle timer. Any other value stops
@@ -48,7 +48,7 @@ pub fn drive_until(
     deadline: Option<Instant>,
     mut on_event: impl FnMut(&mut Connection, Event),
 ) -> Result<Option<sansws::Error>, TimedOut> {
-    let origin = Instant::now();
+    let clock = Clock::new();
     let mut buf = vec![0u8; 64 * 1024];
     let mut failure = None;
     // Time left before the deadline (`None`: no deadline).
@@ -86,8 +86,7 @@ pub fn drive_until(
             conn.hibernate();
         }
         // Wait for input, no longer than the connection's next deadline (or ours).
-        let now = origin.elapsed();
-        let next = conn.poll_timeout(now).map(|at| at.saturating_sub(now));
+        let next = clock.timeout(clock.poll_timeout(conn));
         let timeout = match (next, remaining()?) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -102,7 +101,7 @@ pub fn drive_until(
             }
             Ok(n) => conn.receive(&buf[..n]),
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                conn.handle_timeout(origin.elapsed());
+                clock.handle_timeout(conn);
             }
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
             Err(_) => return Ok(failure),

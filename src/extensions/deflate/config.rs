@@ -87,6 +87,11 @@ impl DeflateConfig {
     /// The client's compression window, 2^bits bytes (8..=15): a client offers it, a server
     /// asks the client for at most this much when the client offered the parameter.
     ///
+    /// Default 15: a server gives a bare offer no answer. A server with many idle
+    /// connections should answer 12, as the example servers do: an idle connection keeps the
+    /// client's window, 4 KiB instead of 32 KiB, at a small cost in a zlib client's
+    /// compression ratio (see [`PerMessageDeflate`](super::PerMessageDeflate)).
+    ///
     /// A server never answers `client_max_window_bits=8`: zlib cannot compress raw deflate
     /// with a 256-byte window, so zlib-based clients (Python's `websockets`, and most others)
     /// refuse that answer and the handshake would fail. A configured 8 is answered as 9, and

@@ -13,6 +13,12 @@
 //! Output goes to the caller's buffer at most `max_out` bytes per call, so a small frame that
 //! would inflate to gigabytes costs no more than the message limit; what was inflated beyond
 //! that stays in the window (at most 32 KiB) until the next call.
+//!
+//! **Matches before the output.** Until the window has filled once, the decoder sees it as a
+//! flat buffer whose history ends where it writes, so it refuses a match that reaches before
+//! the first byte inflated (or restored) in this context (1007), as RFC 1951 §3.2.3 requires;
+//! in the wrapping view it would copy the zeroed rest of the window. Shown by the differential
+//! fuzz target against zlib (docs/fuzzing.md).
 
 use alloc::boxed::Box;
 use bytes::BytesMut;
@@ -186,14 +192,19 @@ impl Decompressor {
                     done: false,
                 });
             }
+            // RFC 1951 §3.2.3: "a distance cannot refer past the beginning of the output
+            // stream". Until the window has filled once, its history is `window[..pos]`
+            // (`pos == filled`): told the window is a flat buffer, the decoder refuses a
+            // match reaching before it, instead of copying zeros from the wrapped end.
+            // Once full, every distance DEFLATE can express is history.
+            let flags = if self.filled < WINDOW {
+                TINFL_FLAG_HAS_MORE_INPUT | TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF
+            } else {
+                TINFL_FLAG_HAS_MORE_INPUT
+            };
             let codec = &mut *self.codec;
-            let (status, used, written) = decompress(
-                &mut codec.decoder,
-                src,
-                &mut codec.window,
-                self.pos,
-                TINFL_FLAG_HAS_MORE_INPUT,
-            );
+            let (status, used, written) =
+                decompress(&mut codec.decoder, src, &mut codec.window, self.pos, flags);
             self.fresh = false;
             self.pos += written;
             self.pending = written;
@@ -507,5 +518,49 @@ mod tests {
         let r = d.decode(&stored(b"world"), true, &mut out, 2).unwrap();
         assert!(!r.done);
         assert!(d.save(15, false).is_none());
+    }
+
+    /// A copy reaches back as far as there is output in this context, and not a byte further
+    /// (RFC 1951 §3.2.3); once 32 KiB came out, as far as DEFLATE can express; also a copy
+    /// that crosses the end of the window while it fills, and after a restore (a peer that
+    /// reaches past the window it agreed to, which was all that was kept, is refused rather
+    /// than handed zeros).
+    #[test]
+    fn copies_reach_back_exactly_to_the_start_of_the_output() {
+        for room in [1000, 1 << 20] {
+            for (received, distance, ok) in [
+                (0, 1, false),
+                (5, 5, true),
+                (5, 6, false),
+                (1024, 1025, false),
+                (1025, 1025, true),
+                (WINDOW - 1, WINDOW, false),
+                (WINDOW, WINDOW, true),
+                (100_000, WINDOW, true),
+                (WINDOW - 4, 1000, true),
+            ] {
+                let mut sent = history(received);
+                let mut d = Decompressor::new();
+                if received > 0 {
+                    assert_eq!(message(&mut d, &[&stored(&sent)], room).unwrap(), sent);
+                }
+                let got = message(&mut d, &[&copy(distance, 10)], room);
+                if ok {
+                    for _ in 0..10 {
+                        sent.push(sent[sent.len() - distance]);
+                    }
+                    assert_eq!(got.unwrap(), sent[received..], "{received}, {distance}");
+                } else {
+                    assert_eq!(got, Err(CORRUPT), "{received} received, {distance} back");
+                }
+            }
+        }
+        let mut d = Decompressor::new();
+        message(&mut d, &[&stored(&history(5000))], 1 << 20).unwrap();
+        let mut restored = Decompressor::restore(&d.save(12, false).unwrap()).unwrap();
+        assert_eq!(
+            message(&mut restored, &[&copy(4097, 5)], 1 << 20),
+            Err(CORRUPT)
+        );
     }
 }

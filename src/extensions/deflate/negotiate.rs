@@ -16,12 +16,14 @@ use crate::extensions::{Extension, ExtensionNegotiator, ExtensionOffer, Negotiat
 /// Memory: with context takeover (the default, both directions) a connection keeps its codec
 /// state between messages: miniz_oxide's compressor (about 319 KB) once it sent a compressed
 /// message, its inflater (about 43 KB) once it received one, whatever the window bits.
-/// `Connection::hibernate` reduces that to the window the peer compresses with (2^bits bytes),
-/// so a server's answer to a client's bare `client_max_window_bits` sets what an idle
-/// connection costs: [`DeflateConfig::client_max_window_bits`]`(12)` keeps 4 KiB instead of
-/// 32 KiB, for 3% to 4% of a zlib client's compression ratio (measured on JSON-like text). The
-/// default stays 15, the least surprise; a sansws client told 12 compresses through a slower
-/// path (a full flush every 4 KiB). A direction without context takeover drops its state after
+/// An idle connection hibernates (on its idle timer, or `Connection::hibernate`), which
+/// reduces that to the window the peer compresses with (2^bits bytes), so a server's answer to
+/// a client's bare `client_max_window_bits` sets what an idle connection costs:
+/// [`DeflateConfig::client_max_window_bits`]`(12)`, the recommended server setting (the
+/// example servers use it), keeps 4 KiB instead of 32 KiB, for 3% to 4% of a zlib client's
+/// compression ratio (measured on JSON-like text). The library's default stays 15, the least
+/// surprise; a sansws client told 12 compresses through a slower path (a full flush every
+/// 4 KiB). A direction without context takeover drops its state after
 /// every message, at some cost in ratio and speed. docs/memory.md in the repository has the
 /// measurements.
 #[derive(Debug, Clone, Copy, Default)]
