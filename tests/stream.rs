@@ -270,8 +270,12 @@ async fn the_sink_waits_while_output_is_above_the_high_water_mark() {
 #[tokio::test(start_paused = true)]
 async fn a_peer_that_pings_without_reading_stops_being_read() {
     let high_water = 4 << 10;
-    let (mut server, mut peer) =
-        server_after_handshake(StreamBuilder::new().high_water(high_water), 4 << 10);
+    // Without a send timeout, so that only the backpressure rule is at work: the next test has
+    // the default one end the connection.
+    let builder = StreamBuilder::new()
+        .high_water(high_water)
+        .config(Config::default().send_timeout(None));
+    let (mut server, mut peer) = server_after_handshake(builder, 4 << 10);
     let ping = common::frame(0x89, &[0u8; 125], true);
     let mut written = 0usize;
     let flood = async {
@@ -291,6 +295,47 @@ async fn a_peer_that_pings_without_reading_stops_being_read() {
     let pending = server.connection().pending_output_len();
     assert!(pending <= high_water + (32 << 10), "{pending}");
     assert!(written < 1 << 20, "{written}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_send_timeout_ends_a_peer_that_pings_without_reading() {
+    let send_timeout = Duration::from_secs(30);
+    let builder = StreamBuilder::new()
+        .high_water(4 << 10)
+        .config(Config::default().send_timeout(Some(send_timeout)));
+    let (mut server, mut peer) = server_after_handshake(builder, 4 << 10);
+    let ping = common::frame(0x89, &[0u8; 125], true);
+    let start = Instant::now();
+    let flood = async {
+        loop {
+            peer.write_all(&ping).await.unwrap();
+        }
+    };
+    let first_error = async {
+        loop {
+            match server.next().await {
+                Some(Ok(_)) => {}
+                other => return other,
+            }
+        }
+    };
+    let ended = tokio::select! {
+        _ = flood => unreachable!("the flood only ends by panicking"),
+        ended = first_error => ended,
+        _ = tokio::time::sleep(HANG) => panic!("a peer that reads nothing was never dropped"),
+    };
+    assert!(
+        matches!(ended, Some(Err(StreamError::Protocol(Error::SendTimeout)))),
+        "{ended:?}"
+    );
+    // The pongs stopped moving at once, so the deadline is the send timeout after the first
+    // write that was not taken (on tokio's paused clock, with no other timer in the way).
+    let elapsed = start.elapsed();
+    assert!(
+        elapsed >= send_timeout && elapsed < send_timeout + Duration::from_secs(1),
+        "{elapsed:?}"
+    );
+    assert!(server.next().await.is_none());
 }
 
 #[tokio::test(start_paused = true)]
