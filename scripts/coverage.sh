@@ -15,8 +15,10 @@ command -v cargo-llvm-cov >/dev/null 2>&1 || cargo install cargo-llvm-cov --lock
 rustup component add llvm-tools-preview >/dev/null 2>&1 || true
 bash scripts/setup-test-peers.sh
 
-# Fresh profiles each run; builds are kept (instrumented builds live in target/llvm-cov-target).
-cargo llvm-cov clean --profraw-only
+# Fresh profiles and fresh builds of this crate's targets each run (dependencies are kept, in
+# target/llvm-cov-target): a test binary left from an older build would add functions of an
+# older source to the report.
+cargo llvm-cov clean --workspace
 cargo llvm-cov --all-features --no-report
 
 # The fuzz targets, built with the same instrumentation on the stable toolchain (libFuzzer's
