@@ -111,17 +111,6 @@ pub(crate) struct DeflateExtension {
     hibernate_inbound_after_message: bool,
 }
 
-impl core::fmt::Debug for DeflateExtension {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        let (compressor, decompressor) = self.holds_codec_state();
-        f.debug_struct("DeflateExtension")
-            .field("directions", &self.directions)
-            .field("compressor", &compressor)
-            .field("decompressor", &decompressor)
-            .finish()
-    }
-}
-
 impl DeflateExtension {
     pub(crate) fn new(config: DeflateConfig, directions: Directions) -> Self {
         Self {
@@ -134,15 +123,6 @@ impl DeflateExtension {
             hibernate_outbound_after_message: false,
             hibernate_inbound_after_message: false,
         }
-    }
-
-    /// Whether codec state is held right now for sending and for receiving (false while
-    /// hibernated).
-    fn holds_codec_state(&self) -> (bool, bool) {
-        (
-            matches!(self.outbound, Outbound::Awake { .. }),
-            matches!(self.inbound, Inbound::Awake(_)),
-        )
     }
 
     /// The compressor for the next frame, taken out of `self.outbound`: the current one, or
