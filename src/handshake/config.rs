@@ -53,8 +53,10 @@ impl HandshakeConfig {
         self
     }
 
-    /// Adds an extension negotiator: offered by a client, accepted by a server. Negotiators
-    /// added first are preferred; a connection runs at most one extension.
+    /// Adds an extension negotiator: offered by a client, accepted by a server. A client
+    /// offers them in the order added (its preference); a server follows the client's order,
+    /// accepting the first offer one of its negotiators takes. A connection runs at most one
+    /// extension.
     #[must_use]
     pub fn extension(mut self, negotiator: Arc<dyn ExtensionNegotiator>) -> Self {
         self.extensions.push(negotiator);
