@@ -21,6 +21,13 @@
 //!   connection itself with 1001 (going away), as servers do to rebalance load or roll out a
 //!   new version. The client should answer the close frame; if it does not within the
 //!   library's close timeout (5 s by default), the socket is dropped anyway.
+//!
+//! A connection that is over with its last output written (a close frame, or a rejection of a
+//! bad request) closes lingeringly, as HTTP servers do: the server shuts down its write side,
+//! then reads and discards what the peer still sends until end of stream, for at most
+//! `LINGER` (2 s). Closing the socket with input unread would make the kernel reset the
+//! connection, and the reset discards the close frame on the peer's side before it reads it.
+//! A peer that stopped reading (our output met the send timeout) is still dropped at once.
 
 #[path = "common/allocator.rs"]
 mod allocator;
@@ -28,7 +35,7 @@ mod allocator;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::io::{ErrorKind, IoSlice, Read, Write};
-use std::net::SocketAddr;
+use std::net::{Shutdown, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -45,6 +52,9 @@ const HIGH_WATER: usize = 1 << 20;
 /// Chunks of output handed to one vectored write: a few large messages in flight, each a
 /// header and a payload, fit.
 const MAX_SLICES: usize = 16;
+/// How long a connection that is over reads and discards the peer's last bytes after shutting
+/// down its write side, before its socket is dropped (see the header).
+const LINGER: Duration = Duration::from_secs(2);
 
 /// The timers' settings, read once at startup.
 struct Timeouts {
@@ -71,12 +81,18 @@ struct Client {
     close_at: Option<Duration>,
     /// The deadline this client has in the loop's heap (entries that differ are stale).
     scheduled: Option<Duration>,
+    /// Set once the connection is over and its write side shut down: until then the peer's
+    /// last bytes are read and discarded, then the socket is dropped (`LINGER`).
+    linger_until: Option<Duration>,
 }
 
 impl Client {
     /// The earliest of the connection's own deadline (keepalive, close timeout, send timeout,
     /// idle timer) and the loop's deadlines for it.
     fn next_deadline(&mut self, now: Duration) -> Option<Duration> {
+        if self.linger_until.is_some() {
+            return self.linger_until;
+        }
         [
             self.conn.poll_timeout(now),
             self.handshake_deadline,
@@ -89,9 +105,23 @@ impl Client {
 
     /// Fires whatever is due at `now`. Returns false when the socket should be dropped.
     fn on_timer(&mut self, buf: &mut [u8], now: Duration) -> bool {
+        if let Some(until) = self.linger_until {
+            // Lingering: drain what arrived; at the deadline, drop whatever is left.
+            return until > now && service(self, buf, now);
+        }
         if self.handshake_deadline.is_some_and(|d| d <= now) {
-            eprintln!("{}: no opening handshake in time, dropped", self.peer);
-            return false;
+            // The request may have arrived without being read yet (a long turn of the loop
+            // handles timers after other sockets' events): read it before judging.
+            if !service(self, buf, now) {
+                return false;
+            }
+            if self.linger_until.is_some() {
+                return true; // rejected, or over: its own deadline now
+            }
+            if self.handshake_deadline.is_some() {
+                eprintln!("{}: no opening handshake in time, dropped", self.peer);
+                return false;
+            }
         }
         if self.close_at.is_some_and(|d| d <= now) {
             self.close_at = None;
@@ -114,19 +144,39 @@ impl Client {
             eprintln!("{}: {why}, dropped", self.peer);
             return false;
         }
-        service(self, buf)
+        service(self, buf, now)
+    }
+}
+
+/// Reads and discards what the socket has until it would block. Returns false at end of
+/// stream or on an error: the socket can be dropped without a reset.
+fn discard_input(socket: &mut TcpStream, buf: &mut [u8]) -> bool {
+    loop {
+        match socket.read(buf) {
+            Ok(0) => return false,
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return true,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(_) => return false,
+        }
     }
 }
 
 /// Moves bytes for one connection until its socket would block. Returns false when the
-/// connection is over and its socket should be dropped.
-fn service(client: &mut Client, buf: &mut [u8]) -> bool {
+/// connection is over and its socket should be dropped. A connection that is over with its
+/// output written lingers first (`LINGER`); `now` is when that starts.
+fn service(client: &mut Client, buf: &mut [u8], now: Duration) -> bool {
     let Client {
         socket,
         conn,
         handshake_deadline,
+        close_at,
+        linger_until,
         ..
     } = client;
+    if linger_until.is_some() {
+        return discard_input(socket, buf);
+    }
     loop {
         let mut progress = false;
         // Read, unless the peer is not taking our output.
@@ -180,7 +230,12 @@ fn service(client: &mut Client, buf: &mut [u8]) -> bool {
             }
         }
         if conn.transport() == Transport::Close && conn.pending_output_len() == 0 {
-            return false;
+            // Everything written: close lingeringly, so that input still on its way does not
+            // make the kernel reset the connection and lose our last output (see the header).
+            *linger_until = Some(now.saturating_add(LINGER));
+            *handshake_deadline = None;
+            *close_at = None;
+            return socket.shutdown(Shutdown::Write).is_ok() && discard_input(socket, buf);
         }
         if !progress {
             // Nothing to read and nothing left to write: wait for the next readiness event.
@@ -311,6 +366,7 @@ fn main() -> std::io::Result<()> {
                                 handshake_deadline: Some(now.saturating_add(timeouts.handshake)),
                                 close_at: Some(now.saturating_add(timeouts.max_lifetime)),
                                 scheduled: None,
+                                linger_until: None,
                             };
                             timers.schedule(token, &mut client, now);
                             clients.insert(token, client);
@@ -325,7 +381,7 @@ fn main() -> std::io::Result<()> {
             let Some(client) = clients.get_mut(&token) else {
                 continue;
             };
-            if service(client, &mut buf) {
+            if service(client, &mut buf, now) {
                 timers.schedule(token, client, now);
             } else if let Some(mut c) = clients.remove(&token) {
                 let _ = poll.registry().deregister(&mut c.socket);

@@ -23,6 +23,11 @@
 //!   The process's part is the allocator's: see `common/allocator.rs`.
 //! - **The final flush is bounded**: once `transport()` says `Close`, pending output (a close
 //!   frame) is written for at most `FINAL_FLUSH`, then the socket is dropped.
+//! - **The close lingers**, as HTTP servers do: once the last output is written, the server
+//!   shuts down its write side, then reads and discards what the peer still sends until end
+//!   of stream, for at most `LINGER` (2 s). Closing the socket with input unread would make
+//!   the kernel reset the connection, and the reset discards the close frame on the peer's
+//!   side before it reads it. A peer that never took the output is dropped at once.
 
 #[path = "common/allocator.rs"]
 mod allocator;
@@ -47,6 +52,9 @@ const HIGH_WATER: usize = 1 << 20;
 const MAX_SLICES: usize = 16;
 /// How long a connection that is over may take to write its last bytes.
 const FINAL_FLUSH: Duration = Duration::from_secs(5);
+/// How long a connection that is over reads and discards the peer's last bytes after shutting
+/// down its write side, before its socket is dropped (see the header).
+const LINGER: Duration = Duration::from_secs(2);
 
 thread_local! {
     /// The one read buffer of this thread's tasks: 64 KiB, so a large message arrives in few
@@ -89,12 +97,29 @@ fn write_some(stream: &TcpStream, conn: &mut Connection) -> std::io::Result<()> 
     Ok(())
 }
 
+/// Reads and discards what the peer sends until end of stream.
+async fn discard_until_eof(stream: &TcpStream) -> std::io::Result<()> {
+    loop {
+        stream.readable().await?;
+        let n = READ_BUF.with_borrow_mut(|buf| match stream.try_read(buf) {
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => Ok(1),
+            read => read,
+        })?;
+        if n == 0 {
+            return Ok(());
+        }
+    }
+}
+
 async fn serve(mut stream: TcpStream) -> std::io::Result<()> {
     let origin = Instant::now();
     let config = Config::default().keepalive(Some(Duration::from_secs(30)));
     let mut conn = Connection::server_upgrade(config, handshake_config());
     // When the connection said the transport should close: the final flush's deadline.
     let mut flush_until: Option<Instant> = None;
+    // Whether a deadline ended the connection (keepalive, close or send timeout): the peer
+    // stopped responding or reading, so its socket is not kept to linger.
+    let mut timed_out = false;
     loop {
         while let Some(event) = conn.next_event() {
             match event {
@@ -116,7 +141,10 @@ async fn serve(mut stream: TcpStream) -> std::io::Result<()> {
         let closing = conn.transport() == Transport::Close;
         if closing {
             if conn.pending_output_len() == 0 {
-                return stream.shutdown().await;
+                if timed_out {
+                    return stream.shutdown().await;
+                }
+                break; // everything written: the lingering close below
             }
             let until = *flush_until.get_or_insert_with(|| Instant::now() + FINAL_FLUSH);
             if Instant::now() >= until {
@@ -140,10 +168,16 @@ async fn serve(mut stream: TcpStream) -> std::io::Result<()> {
             }
             _ = tokio::time::sleep_until(deadline.unwrap_or(origin)), if deadline.is_some() => {
                 conn.handle_timeout(origin.elapsed());
+                timed_out = conn.transport() == Transport::Close;
             }
             else => return Ok(()),
         }
     }
+    // Shut down the write side, then drain the peer's last bytes (see the header): dropping
+    // the socket with input unread would reset the connection and lose our close frame.
+    stream.shutdown().await?;
+    let _ = tokio::time::timeout(LINGER, discard_until_eof(&stream)).await;
+    Ok(())
 }
 
 /// Accepts permessage-deflate (RFC 7692) when the client offers it; clients that offer nothing
