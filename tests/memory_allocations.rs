@@ -153,15 +153,7 @@ fn carry(from: &mut Connection, to: &mut Connection) -> bytes::Bytes {
         let n = from.pending_output().len().min(64 << 10);
         to.receive(&from.pending_output()[..n]);
         from.advance_output(n);
-        while let Some(ev) = to.next_event() {
-            match ev.unwrap() {
-                Event::Binary(b) => {
-                    assert!(got.is_none(), "one message at a time");
-                    got = Some(b);
-                }
-                other => panic!("{other:?}"),
-            }
-        }
+        take_message(to, &mut got);
     }
     got.expect("the message arrived")
 }
@@ -238,6 +230,19 @@ fn an_echo_of_large_messages_allocates_nothing_per_message() {
     }
 }
 
+/// Decodes what `to` received; the one message expected goes into `got`.
+fn take_message(to: &mut Connection, got: &mut Option<bytes::Bytes>) {
+    while let Some(ev) = to.next_event() {
+        match ev.unwrap() {
+            Event::Binary(b) => {
+                assert!(got.is_none(), "one message at a time");
+                *got = Some(b);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
 /// [`carry`] through the zero-copy input path: each read lands in the receiver's own buffer
 /// ([`Connection::receive_buffer`]), up to 64 KiB at a time, from a vectored "write" of the
 /// sender's chunks.
@@ -255,15 +260,7 @@ fn carry_into(from: &mut Connection, to: &mut Connection) -> bytes::Bytes {
         let written = room.len();
         to.receive_owned(room);
         from.advance_output(written);
-        while let Some(ev) = to.next_event() {
-            match ev.unwrap() {
-                Event::Binary(b) => {
-                    assert!(got.is_none(), "one message at a time");
-                    got = Some(b);
-                }
-                other => panic!("{other:?}"),
-            }
-        }
+        take_message(to, &mut got);
     }
     got.expect("the message arrived")
 }
