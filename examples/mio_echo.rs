@@ -177,15 +177,23 @@ fn service(client: &mut Client, buf: &mut [u8], now: Duration) -> bool {
     if linger_until.is_some() {
         return discard_input(socket, buf);
     }
+    // Whether a read came back shorter than the buffer: the socket was emptied, and epoll
+    // (edge-triggered) reports the next bytes as a new event, so reading again before it
+    // would only be told to wait (tokio applies the same rule on epoll and kqueue).
+    let mut drained = false;
     loop {
         let mut progress = false;
-        // Read, unless the peer is not taking our output.
-        if conn.pending_output_len() < HIGH_WATER && conn.transport() != Transport::Close {
+        // Read, unless the socket was emptied or the peer is not taking our output.
+        if !drained
+            && conn.pending_output_len() < HIGH_WATER
+            && conn.transport() != Transport::Close
+        {
             match socket.read(buf) {
                 Ok(0) => conn.receive_eof(),
                 Ok(n) => {
                     conn.receive(&buf[..n]);
                     progress = true;
+                    drained = n < buf.len();
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {}
                 Err(e) if e.kind() == ErrorKind::Interrupted => progress = true,

@@ -40,7 +40,7 @@ use std::time::Duration;
 use sansws::extensions::deflate::{DeflateConfig, PerMessageDeflate};
 use sansws::handshake::{AcceptOptions, HandshakeConfig};
 use sansws::{Config, Connection, Event, Transport};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncWriteExt, Interest};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
 
@@ -62,19 +62,33 @@ thread_local! {
     static READ_BUF: RefCell<Vec<u8>> = RefCell::new(vec![0; 64 * 1024]);
 }
 
-/// Reads what the socket has (once) into the thread's buffer and hands it to `conn`.
+/// Reads what the socket has (once) into the thread's buffer and hands it to `conn`. A read
+/// that does not fill the buffer has emptied the socket, so its readiness is cleared then:
+/// the next wait is for epoll's next event, not one more read that would block (tokio's own
+/// `poll_read` applies the same rule on epoll and kqueue). The read happens inside `try_io`
+/// so that an event arriving meanwhile is not cleared with it.
 fn read_some(stream: &TcpStream, conn: &mut Connection) -> std::io::Result<()> {
-    READ_BUF.with_borrow_mut(|buf| match stream.try_read(buf) {
-        Ok(0) => {
-            conn.receive_eof();
-            Ok(())
+    READ_BUF.with_borrow_mut(|buf| {
+        let mut received = None;
+        let read = stream.try_io(Interest::READABLE, || {
+            let n = stream.try_read(buf)?;
+            received = Some(n);
+            match n {
+                n if n > 0 && n < buf.len() => Err(ErrorKind::WouldBlock.into()),
+                _ => Ok(()),
+            }
+        });
+        match (received, read) {
+            (Some(0), _) => conn.receive_eof(),
+            (Some(n), _) => conn.receive(&buf[..n]),
+            (None, Err(e))
+                if !matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) =>
+            {
+                return Err(e)
+            }
+            (None, _) => {}
         }
-        Ok(n) => {
-            conn.receive(&buf[..n]);
-            Ok(())
-        }
-        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => Ok(()),
-        Err(e) => Err(e),
+        Ok(())
     })
 }
 
