@@ -134,6 +134,12 @@ async fn serve(mut stream: TcpStream) -> std::io::Result<()> {
     // Whether a deadline ended the connection (keepalive, close or send timeout): the peer
     // stopped responding or reading, so its socket is not kept to linger.
     let mut timed_out = false;
+    // One timer for the connection's deadlines, moved only when the deadline moves: the
+    // deadlines change about once a second, messages far more often, and arming a fresh
+    // timer per turn of the loop would cost a timer-wheel insert and removal per message.
+    let timer = tokio::time::sleep_until(origin);
+    tokio::pin!(timer);
+    let mut armed: Option<Instant> = None;
     loop {
         while let Some(event) = conn.next_event() {
             match event {
@@ -171,6 +177,12 @@ async fn serve(mut stream: TcpStream) -> std::io::Result<()> {
             (Some(d), Some(f)) => Some((origin + d).min(f)),
             (d, f) => d.map(|d| origin + d).or(f),
         };
+        if deadline != armed {
+            if let Some(at) = deadline {
+                timer.as_mut().reset(at);
+            }
+            armed = deadline;
+        }
         tokio::select! {
             ready = stream.readable(), if reading => {
                 ready?;
@@ -180,7 +192,8 @@ async fn serve(mut stream: TcpStream) -> std::io::Result<()> {
                 ready?;
                 write_some(&stream, &mut conn)?;
             }
-            _ = tokio::time::sleep_until(deadline.unwrap_or(origin)), if deadline.is_some() => {
+            () = &mut timer, if deadline.is_some() => {
+                armed = None; // fired: armed again next turn, even for the same instant
                 conn.handle_timeout(origin.elapsed());
                 timed_out = conn.transport() == Transport::Close;
             }
