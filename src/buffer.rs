@@ -167,9 +167,12 @@ impl RetainedBuf {
     ///   for itself beside the bytes that came before it.
     ///
     /// `limit`, when given, caps that at `max(held + more, limit)`: a frame arriving whole
-    /// never makes the buffer grow past its end. A limit is a cap only; it never causes an
-    /// allocation by itself. So the allocation is less than four times the bytes held, or the
-    /// limit.
+    /// never makes the buffer grow past its end. And once `held + more` is at least half the
+    /// limit, the allocation is the limit at once: doubling short of a frame's end would only
+    /// be followed by one more growth for its last bytes, a copy of the whole frame with two
+    /// allocations of its size alive (a 1 MiB payload with its header is just past 1 MiB).
+    /// A limit never causes an allocation by itself, nor one larger than twice the bytes held
+    /// and wanted. So the allocation is less than four times the bytes held, or the limit.
     pub fn make_room(&mut self, more: usize, limit: Option<usize>) {
         let held = self.buf.len();
         if self.buf.capacity() - held >= more || self.try_reclaim(more) {
@@ -182,7 +185,11 @@ impl RetainedBuf {
             needed.max(self.high_water.saturating_mul(2))
         };
         if let Some(limit) = limit {
-            target = target.min(needed.max(limit));
+            target = if limit <= needed.saturating_mul(2) {
+                needed.max(limit)
+            } else {
+                target.min(needed.max(limit))
+            };
         }
         let mut fresh = BytesMut::with_capacity(target);
         fresh.extend_from_slice(&self.buf);
@@ -347,6 +354,23 @@ mod tests {
         buf.make_room(5000, Some(100));
         assert!(buf.capacity() >= 5010);
         drop((view, view2));
+    }
+
+    #[test]
+    fn growth_goes_to_the_limit_at_once_when_the_bytes_are_half_of_it() {
+        // A 1 MiB frame with its header, arriving in 64 KiB reads into an allocation whose
+        // front is still viewed: at 512 KiB held, doubling would give 1 MiB and then, for
+        // the frame's last bytes, a copy of all of it into a second one. It goes to the end.
+        let limit = (1 << 20) + 28;
+        let mut buf = grown(512 << 10, 512 << 10);
+        let view = buf.split_to(0);
+        buf.make_room(64 << 10, Some(limit));
+        assert_eq!(buf.allocated(), limit);
+        // Short of half the limit, the limit is only a cap: doubling as before.
+        let mut buf = grown(200 << 10, 200 << 10);
+        buf.make_room(64 << 10, Some(limit));
+        assert_eq!(buf.allocated(), 400 << 10);
+        drop(view);
     }
 
     #[test]
