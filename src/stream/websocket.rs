@@ -395,8 +395,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
     fn start_send(&mut self, message: Message) -> Result<(), StreamError> {
         let conn = &mut self.conn;
         match message {
-            Message::Text(text) => conn.send_text(&text),
-            Message::Binary(data) => conn.send_binary(&data),
+            // Queued by reference in a server (a client masks while it copies, in one pass),
+            // and text, UTF-8 by its type, without a check.
+            Message::Text(text) => conn.send_text_bytes(text),
+            Message::Binary(data) => conn.send_binary_bytes(data),
             Message::Ping(data) => conn.send_ping(&data),
             Message::Pong(data) => conn.send_pong(&data),
             Message::Close(None) => conn.close(CloseCode::NORMAL, ""),
