@@ -11,7 +11,7 @@ use core::mem::MaybeUninit;
 use core::pin::Pin;
 use core::task::{ready, Context, Poll, Waker};
 use core::time::Duration;
-use std::io;
+use std::io::{self, IoSlice};
 
 use futures_core::{FusedStream, Stream};
 use futures_sink::Sink;
@@ -27,6 +27,10 @@ use crate::connection::{Connection, Event, State, Transport};
 /// The largest read from the transport, made into a buffer on the stack of the poll that
 /// reads (never held between polls, so an idle connection owns no read buffer).
 pub(super) const MAX_READ: usize = 32 << 10;
+
+/// The most chunks of output handed to one vectored write: a few large messages, each a
+/// header and a payload queued by reference, fit.
+const MAX_SLICES: usize = 32;
 
 /// How many timer firings one poll handles before yielding: a bound on the poll's loop in
 /// case a deadline ever stays in the past.
@@ -289,7 +293,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
     }
 
     /// Writes pending output until the transport stops taking it, then flushes the transport
-    /// once everything is written. The one place output goes out: `pending_output` /
+    /// once everything is written. The one place output goes out: `output_chunks` (a
+    /// vectored write, when the transport does them well) or `pending_output`, then
     /// `advance_output`.
     fn poll_output(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         if self.abandoned {
@@ -298,8 +303,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         if self.ended && self.conn.pending_output_len() > 0 {
             return Poll::Ready(Err(io::ErrorKind::NotConnected.into()));
         }
+        let vectored = self.io.is_write_vectored();
         while self.conn.pending_output_len() > 0 {
-            let n = ready!(Pin::new(&mut self.io).poll_write(cx, self.conn.pending_output()))?;
+            let io = Pin::new(&mut self.io);
+            let n = if vectored {
+                // The queue's chunks in one write: a payload queued by reference is a chunk
+                // of its own, behind its header.
+                let mut chunks: [&[u8]; MAX_SLICES] = [&[]; MAX_SLICES];
+                let filled = self.conn.output_chunks(&mut chunks);
+                let slices = chunks.map(IoSlice::new);
+                ready!(io.poll_write_vectored(cx, &slices[..filled]))?
+            } else {
+                ready!(io.poll_write(cx, self.conn.pending_output()))?
+            };
             if n == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }
