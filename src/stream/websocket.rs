@@ -306,7 +306,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         let vectored = self.io.is_write_vectored();
         while self.conn.pending_output_len() > 0 {
             let io = Pin::new(&mut self.io);
-            let n = if vectored {
+            let front = self.conn.pending_output();
+            let n = if vectored && front.len() < self.conn.pending_output_len() {
                 // The queue's chunks in one write: a payload queued by reference is a chunk
                 // of its own, behind its header.
                 let mut chunks: [&[u8]; MAX_SLICES] = [&[]; MAX_SLICES];
@@ -314,7 +315,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                 let slices = chunks.map(IoSlice::new);
                 ready!(io.poll_write_vectored(cx, &slices[..filled]))?
             } else {
-                ready!(io.poll_write(cx, self.conn.pending_output()))?
+                // One chunk (small messages are copied whole into one), or a transport that
+                // writes one slice at a time anyway: a plain write, cheaper than a vectored
+                // one of one slice.
+                ready!(io.poll_write(cx, front))?
             };
             if n == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
