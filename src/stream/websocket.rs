@@ -13,9 +13,10 @@ use core::task::{ready, Context, Poll, Waker};
 use core::time::Duration;
 use std::io::{self, IoSlice};
 
+use bytes::BufMut;
 use futures_core::{FusedStream, Stream};
 use futures_sink::Sink;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
 use super::error::StreamError;
@@ -279,9 +280,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         }
     }
 
-    /// Reads once into a buffer on this poll's stack and hands the bytes (or the end of
-    /// input) to the connection.
+    /// Reads once and hands the bytes (or the end of input) to the connection: straight into
+    /// its input buffer while it holds part of a frame (the buffer is in use anyway, and the
+    /// rest of a large frame is not copied again), otherwise into a buffer on this poll's
+    /// stack, so that a connection waiting for its next message holds no room to read into.
     fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.conn.pending_input_len() > 0 {
+            let mut room = self.conn.receive_buffer(self.read_size);
+            let read =
+                core::pin::pin!(self.io.read_buf(&mut (&mut room).limit(self.read_size))).poll(cx);
+            // Handed back even when empty: the room is part of the connection's buffer.
+            self.conn.receive_owned(room);
+            if ready!(read)? == 0 {
+                self.conn.receive_eof();
+            }
+            return Poll::Ready(Ok(()));
+        }
         let mut buf = [MaybeUninit::<u8>::uninit(); MAX_READ];
         let mut buf = ReadBuf::uninit(&mut buf[..self.read_size]);
         ready!(Pin::new(&mut self.io).poll_read(cx, &mut buf))?;
