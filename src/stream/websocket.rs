@@ -25,8 +25,9 @@ use super::wakers::{Side, TaskWakers};
 use crate::close::{CloseCode, CloseFrame};
 use crate::connection::{Connection, Event, State, Transport};
 
-/// The largest read from the transport, made into a buffer on the stack of the poll that
-/// reads (never held between polls, so an idle connection owns no read buffer).
+/// The largest read from the transport. A read between messages goes into a buffer this
+/// large on the stack of the poll that reads (never held between polls, so an idle
+/// connection owns no read buffer); the rest of a frame is read into the connection.
 pub(super) const MAX_READ: usize = 32 << 10;
 
 /// The most chunks of output handed to one vectored write: a few large messages, each a
