@@ -259,6 +259,38 @@ fn reads_land_in_the_connections_own_buffer() {
     );
 }
 
+/// A read that found nothing hands its room back empty (an async read that was pending):
+/// the room rejoins the buffer, so the next read gets the same room, and the bytes held
+/// (part of a large frame) are neither moved nor copied.
+#[test]
+fn room_handed_back_empty_is_the_next_reads_room() {
+    let mut client = client_seeded(Config::default(), 4);
+    client.send_binary(&vec![5u8; 300_000]).unwrap();
+    let wire = drain(&mut client);
+    let mut server = Connection::server(Config::default());
+    let mut fed = 0;
+    let mut got = Vec::new();
+    while fed < wire.len() {
+        let room = server.receive_buffer(32 << 10);
+        let (at, capacity) = (room.as_ptr(), room.capacity());
+        server.receive_owned(room); // nothing read
+        let mut room = server.receive_buffer(32 << 10);
+        assert_eq!(
+            (room.as_ptr(), room.capacity()),
+            (at, capacity),
+            "after {fed} bytes"
+        );
+        let piece = &wire[fed..wire.len().min(fed + room.capacity().min(20_000))];
+        room.extend_from_slice(piece);
+        fed += piece.len();
+        server.receive_owned(room);
+        while let Some(ev) = server.next_event() {
+            got.push(ev.unwrap());
+        }
+    }
+    assert_eq!(got, vec![Event::Binary(Bytes::from(vec![5u8; 300_000]))]);
+}
+
 #[test]
 fn an_owned_buffer_is_adopted_or_copied() {
     let mut client = client_seeded(Config::default(), 4);

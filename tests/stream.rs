@@ -582,3 +582,118 @@ async fn a_reader_polling_after_a_waiting_writer_does_not_take_its_wake_up() {
         .poll_flush(&mut Context::from_waker(&writer))
         .is_ready());
 }
+
+/// A transport that writes vectored, as tokio's sockets do, taking at most `limit` bytes a
+/// write, plain or vectored (so writes end inside chunks and across them), and counts its
+/// vectored writes and the most slices one of them was given.
+struct Vectored {
+    inner: DuplexStream,
+    limit: usize,
+    writes: usize,
+    most_slices: usize,
+}
+
+impl tokio::io::AsyncRead for Vectored {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for Vectored {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let n = buf.len().min(self.limit);
+        Pin::new(&mut self.inner).poll_write(cx, &buf[..n])
+    }
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        slices: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let mut gathered = Vec::new();
+        for slice in slices {
+            let room = self.limit - gathered.len();
+            gathered.extend_from_slice(&slice[..slice.len().min(room)]);
+        }
+        let n = std::task::ready!(Pin::new(&mut self.inner).poll_write(cx, &gathered))?;
+        self.writes += 1;
+        self.most_slices = self.most_slices.max(slices.len());
+        Poll::Ready(Ok(n))
+    }
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// Large messages, queued several at a time (by reference in a server, masked in a client),
+/// go out whole and in order through vectored writes that stop anywhere.
+#[tokio::test]
+async fn queued_messages_go_out_whole_through_partial_vectored_writes() {
+    for role in [Role::Server, Role::Client] {
+        let peer_role = match role {
+            Role::Server => Role::Client,
+            Role::Client => Role::Server,
+        };
+        let (a, b) = duplex(8 << 10);
+        let negotiated = || Negotiated {
+            subprotocol: None,
+            extension: None,
+        };
+        let transport = Vectored {
+            inner: a,
+            limit: 3001,
+            writes: 0,
+            most_slices: 0,
+        };
+        let mut writer = StreamBuilder::new().after_handshake(transport, role, negotiated(), &[]);
+        let mut reader = StreamBuilder::new().after_handshake(b, peer_role, negotiated(), &[]);
+        let text: String = "é-".repeat(40_000);
+        let messages: Vec<Message> = (0..6u8)
+            .flat_map(|i| {
+                [
+                    Message::binary(vec![i; 100_000 + usize::from(i)]),
+                    Message::text(text.clone()),
+                    Message::binary(vec![i; 10]),
+                    Message::Ping(vec![i; 3].into()),
+                ]
+            })
+            .collect();
+        let send = async {
+            for m in &messages {
+                writer.feed(m.clone()).await.unwrap();
+            }
+            writer.flush().await.unwrap();
+        };
+        let receive = async {
+            let mut got = Vec::new();
+            while got.len() < messages.len() {
+                got.push(reader.next().await.unwrap().unwrap());
+            }
+            got
+        };
+        let ((), got) = timeout(HANG, async { tokio::join!(send, receive) })
+            .await
+            .expect("everything arrives");
+        assert_eq!(got, messages, "{role:?}");
+        if role == Role::Server {
+            // Payloads queued by reference: more than one chunk in a write. (A client
+            // copies each masked frame into one chunk, written plainly.)
+            let transport = writer.get_ref();
+            assert!(transport.writes > 0, "no vectored write");
+            assert!(transport.most_slices > 1, "one slice at a time");
+        }
+    }
+}

@@ -258,18 +258,22 @@ impl Connection {
     /// Gives the connection received bytes it may keep: the buffer from
     /// [`receive_buffer`](Self::receive_buffer), rejoined without a copy, or any other
     /// [`BytesMut`] (adopted as the input buffer when none is held, copied otherwise). The
-    /// same as [`receive`](Self::receive) otherwise.
+    /// same as [`receive`](Self::receive) otherwise. The room handed back empty (a read that
+    /// found nothing yet) is rejoined too, so the next `receive_buffer` finds it again.
     pub fn receive_owned(&mut self, data: BytesMut) {
-        if !self.reading() || data.is_empty() {
+        if !self.reading() {
             return;
         }
+        let received = !data.is_empty();
         if self.rx.next.is_empty() {
             self.rx.buf.unsplit(data);
         } else {
             self.rx.next.unsplit(data);
         }
-        self.timers.activity = true;
-        self.timers.busy = true;
+        if received {
+            self.timers.activity = true;
+            self.timers.busy = true;
+        }
     }
 
     /// Tells the connection that the transport's read side ended. Before the close handshake

@@ -11,11 +11,12 @@ use core::mem::MaybeUninit;
 use core::pin::Pin;
 use core::task::{ready, Context, Poll, Waker};
 use core::time::Duration;
-use std::io;
+use std::io::{self, IoSlice};
 
+use bytes::BufMut;
 use futures_core::{FusedStream, Stream};
 use futures_sink::Sink;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
 use super::error::StreamError;
@@ -24,9 +25,14 @@ use super::wakers::{Side, TaskWakers};
 use crate::close::{CloseCode, CloseFrame};
 use crate::connection::{Connection, Event, State, Transport};
 
-/// The largest read from the transport, made into a buffer on the stack of the poll that
-/// reads (never held between polls, so an idle connection owns no read buffer).
+/// The largest read from the transport. A read between messages goes into a buffer this
+/// large on the stack of the poll that reads (never held between polls, so an idle
+/// connection owns no read buffer); the rest of a frame is read into the connection.
 pub(super) const MAX_READ: usize = 32 << 10;
+
+/// The most chunks of output handed to one vectored write: a few large messages, each a
+/// header and a payload queued by reference, fit.
+const MAX_SLICES: usize = 32;
 
 /// How many timer firings one poll handles before yielding: a bound on the poll's loop in
 /// case a deadline ever stays in the past.
@@ -275,9 +281,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         }
     }
 
-    /// Reads once into a buffer on this poll's stack and hands the bytes (or the end of
-    /// input) to the connection.
+    /// Reads once and hands the bytes (or the end of input) to the connection: straight into
+    /// its input buffer while it holds part of a frame (the buffer is in use anyway, and the
+    /// rest of a large frame is not copied again), otherwise into a buffer on this poll's
+    /// stack, so that a connection waiting for its next message holds no room to read into.
     fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.conn.pending_input_len() > 0 {
+            let mut room = self.conn.receive_buffer(self.read_size);
+            let read =
+                core::pin::pin!(self.io.read_buf(&mut (&mut room).limit(self.read_size))).poll(cx);
+            // Handed back even when empty: the room is part of the connection's buffer.
+            self.conn.receive_owned(room);
+            if ready!(read)? == 0 {
+                self.conn.receive_eof();
+            }
+            return Poll::Ready(Ok(()));
+        }
         let mut buf = [MaybeUninit::<u8>::uninit(); MAX_READ];
         let mut buf = ReadBuf::uninit(&mut buf[..self.read_size]);
         ready!(Pin::new(&mut self.io).poll_read(cx, &mut buf))?;
@@ -289,7 +308,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
     }
 
     /// Writes pending output until the transport stops taking it, then flushes the transport
-    /// once everything is written. The one place output goes out: `pending_output` /
+    /// once everything is written. The one place output goes out: `output_chunks` (a
+    /// vectored write, when the transport does them well) or `pending_output`, then
     /// `advance_output`.
     fn poll_output(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         if self.abandoned {
@@ -298,8 +318,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         if self.ended && self.conn.pending_output_len() > 0 {
             return Poll::Ready(Err(io::ErrorKind::NotConnected.into()));
         }
+        let vectored = self.io.is_write_vectored();
         while self.conn.pending_output_len() > 0 {
-            let n = ready!(Pin::new(&mut self.io).poll_write(cx, self.conn.pending_output()))?;
+            let io = Pin::new(&mut self.io);
+            let front = self.conn.pending_output();
+            let n = if vectored && front.len() < self.conn.pending_output_len() {
+                // The queue's chunks in one write: a payload queued by reference is a chunk
+                // of its own, behind its header.
+                let mut chunks: [&[u8]; MAX_SLICES] = [&[]; MAX_SLICES];
+                let filled = self.conn.output_chunks(&mut chunks);
+                let slices = chunks.map(IoSlice::new);
+                ready!(io.poll_write_vectored(cx, &slices[..filled]))?
+            } else {
+                // One chunk (small messages are copied whole into one), or a transport that
+                // writes one slice at a time anyway: a plain write, cheaper than a vectored
+                // one of one slice.
+                ready!(io.poll_write(cx, front))?
+            };
             if n == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }
@@ -395,8 +430,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
     fn start_send(&mut self, message: Message) -> Result<(), StreamError> {
         let conn = &mut self.conn;
         match message {
-            Message::Text(text) => conn.send_text(&text),
-            Message::Binary(data) => conn.send_binary(&data),
+            // Queued by reference in a server (a client masks while it copies, in one pass),
+            // and text, UTF-8 by its type, without a check.
+            Message::Text(text) => conn.send_text_bytes(text),
+            Message::Binary(data) => conn.send_binary_bytes(data),
             Message::Ping(data) => conn.send_ping(&data),
             Message::Pong(data) => conn.send_pong(&data),
             Message::Close(None) => conn.close(CloseCode::NORMAL, ""),
