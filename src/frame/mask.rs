@@ -12,25 +12,13 @@ const BLOCK: usize = 64;
 /// frame unmasked in several pieces gives the same result as in one).
 #[inline]
 pub(crate) fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
-    // The key as it applies from `buf[0]` on: rotated by the phase, in memory order.
-    let shift = 8 * (offset as u32 & 3);
-    let key = u32::from_ne_bytes(key);
-    let key = if cfg!(target_endian = "little") {
-        key.rotate_right(shift)
-    } else {
-        key.rotate_left(shift)
-    };
-    if key == 0 {
+    let word = phase_word(key, offset);
+    if word == 0 {
         return;
     }
-    // Repeated over a word: the phase is the same at every multiple of 8 (and of 64).
-    let word = u64::from(key) | (u64::from(key) << 32);
     let mut blocks = buf.chunks_exact_mut(BLOCK);
     if blocks.len() > 0 {
-        let mut pattern = [0u8; BLOCK];
-        for p in pattern.chunks_exact_mut(8) {
-            p.copy_from_slice(&word.to_ne_bytes());
-        }
+        let pattern = block_pattern(word);
         for block in &mut blocks {
             for (b, k) in block.iter_mut().zip(pattern.iter()) {
                 *b ^= *k;
@@ -56,7 +44,7 @@ pub(crate) fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
 #[inline]
 pub(crate) fn copy_masked(dst: &mut [u8], src: &[u8], key: [u8; 4], offset: usize) {
     debug_assert_eq!(dst.len(), src.len());
-    let pattern = block_pattern(key, offset);
+    let pattern = block_pattern(phase_word(key, offset));
     let mut dst_blocks = dst.chunks_exact_mut(BLOCK);
     let mut src_blocks = src.chunks_exact(BLOCK);
     for (d, s) in (&mut dst_blocks).zip(&mut src_blocks) {
@@ -71,11 +59,25 @@ pub(crate) fn copy_masked(dst: &mut [u8], src: &[u8], key: [u8; 4], offset: usiz
     }
 }
 
-/// The key as it applies from payload byte number `offset` on, repeated over a block.
-fn block_pattern(key: [u8; 4], offset: usize) -> [u8; BLOCK] {
+/// The key as it applies from payload byte number `offset` on, in memory order, repeated
+/// over a word: the phase is the same at every multiple of 8 (and of 64).
+fn phase_word(key: [u8; 4], offset: usize) -> u64 {
+    // Rotated by the phase.
+    let shift = 8 * (offset as u32 & 3);
+    let key = u32::from_ne_bytes(key);
+    let key = if cfg!(target_endian = "little") {
+        key.rotate_right(shift)
+    } else {
+        key.rotate_left(shift)
+    };
+    u64::from(key) | (u64::from(key) << 32)
+}
+
+/// A [`phase_word`] repeated over a block.
+fn block_pattern(word: u64) -> [u8; BLOCK] {
     let mut pattern = [0u8; BLOCK];
-    for (i, p) in pattern.iter_mut().enumerate() {
-        *p = key[(offset + i) & 3];
+    for p in pattern.chunks_exact_mut(8) {
+        p.copy_from_slice(&word.to_ne_bytes());
     }
     pattern
 }
