@@ -158,9 +158,10 @@ impl Sender {
     /// [`write_frame`](Self::write_frame) for a payload the caller holds as [`Bytes`]: a
     /// server queues a large one by reference (only its header is copied).
     pub fn write_frame_shared(&mut self, fin: bool, rsv: u8, opcode: OpCode, payload: Bytes) {
-        if matches!(self.masking, Masking::Server) && payload.len() >= SHARE_MIN {
-            self.write_header(fin, rsv, opcode, payload.len(), false);
-            self.out.push_shared(payload);
+        if self.is_server() {
+            let len = payload.len();
+            self.write_header(fin, rsv, opcode, len, len < SHARE_MIN);
+            self.queue_payload(payload);
         } else {
             self.write_frame(fin, rsv, opcode, &payload);
         }
@@ -170,14 +171,17 @@ impl Sender {
     /// reference when large (a server's [`PreparedMessage`](super::PreparedMessage)).
     pub fn write_framed(&mut self, header: &[u8], payload: Bytes) {
         self.busy = true;
-        let buf = self.out.buf();
+        self.out.buf().extend_from_slice(header);
+        self.queue_payload(payload);
+    }
+
+    /// Queues an unmasked payload behind its header: by reference from [`SHARE_MIN`] bytes
+    /// on, copied below.
+    fn queue_payload(&mut self, payload: Bytes) {
         if payload.len() >= SHARE_MIN {
-            buf.extend_from_slice(header);
             self.out.push_shared(payload);
         } else {
-            buf.reserve(header.len() + payload.len());
-            buf.extend_from_slice(header);
-            buf.extend_from_slice(&payload);
+            self.out.buf().extend_from_slice(&payload);
         }
     }
 
