@@ -2,6 +2,8 @@
 
 use core::time::Duration;
 
+use super::nanos::Nanos;
+
 /// How received data messages are handed to the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
@@ -44,10 +46,10 @@ pub struct Config {
     pub(crate) receive_mode: ReceiveMode,
     pub(crate) auto_pong: bool,
     pub(crate) auto_close: bool,
-    pub(crate) close_timeout: Option<Duration>,
-    pub(crate) keepalive: Option<Duration>,
-    pub(crate) send_timeout: Option<Duration>,
-    pub(crate) idle_timeout: Option<Duration>,
+    pub(crate) close_timeout: Option<Nanos>,
+    pub(crate) keepalive: Option<Nanos>,
+    pub(crate) send_timeout: Option<Nanos>,
+    pub(crate) idle_timeout: Option<Nanos>,
     pub(crate) stream_chunk_size: usize,
     pub(crate) buffer_keep: usize,
 }
@@ -60,10 +62,10 @@ impl Default for Config {
             receive_mode: ReceiveMode::Message,
             auto_pong: true,
             auto_close: true,
-            close_timeout: Some(Duration::from_secs(5)),
+            close_timeout: Some(Nanos::from(Duration::from_secs(5))),
             keepalive: None,
-            send_timeout: Some(Duration::from_secs(30)),
-            idle_timeout: Some(Duration::from_secs(1)),
+            send_timeout: Some(Nanos::from(Duration::from_secs(30))),
+            idle_timeout: Some(Nanos::from(Duration::from_secs(1))),
             stream_chunk_size: 64 << 10,
             buffer_keep: 64 << 10,
         }
@@ -118,7 +120,7 @@ impl Config {
     /// server to close the transport after the close handshake. `None` waits forever.
     #[must_use]
     pub fn close_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.close_timeout = timeout;
+        self.close_timeout = timeout.map(Nanos::from);
         self
     }
 
@@ -126,7 +128,7 @@ impl Config {
     /// if nothing arrives within the same time again. `None` (default) sends no pings.
     #[must_use]
     pub fn keepalive(mut self, interval: Option<Duration>) -> Self {
-        self.keepalive = interval;
+        self.keepalive = interval.map(Nanos::from);
         self
     }
 
@@ -136,7 +138,7 @@ impl Config {
     /// its output. A slow reader that keeps taking bytes is never cut. `None` waits forever.
     #[must_use]
     pub fn send_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.send_timeout = timeout;
+        self.send_timeout = timeout.map(Nanos::from);
         self
     }
 
@@ -150,7 +152,7 @@ impl Config {
     /// them (the [guide](crate::guide#memory) says when to use which).
     #[must_use]
     pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.idle_timeout = timeout;
+        self.idle_timeout = timeout.map(Nanos::from);
         self
     }
 

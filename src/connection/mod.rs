@@ -5,6 +5,7 @@
 mod config;
 mod error;
 mod event;
+mod nanos;
 mod output;
 mod prepared;
 mod recv;
@@ -21,7 +22,6 @@ pub use prepared::PreparedMessage;
 pub use state::{Role, State, Transport};
 
 use alloc::boxed::Box;
-use alloc::string::String;
 
 use crate::entropy::Entropy;
 use crate::extensions::Extension;
@@ -48,7 +48,7 @@ pub struct Connection {
     role: Role,
     config: Config,
     extension: Option<Box<dyn Extension>>,
-    subprotocol: Option<String>,
+    subprotocol: Option<Box<str>>,
     phase: Phase,
     rx: Receiver,
     tx: Sender,
@@ -59,8 +59,9 @@ pub struct Connection {
     failed: bool,
     /// The transport's read side ended.
     eof: bool,
-    /// The failure not yet reported through `next_event`.
-    pending_error: Option<Error>,
+    /// The failure not yet reported through `next_event` (boxed: only a failed connection
+    /// holds one).
+    pending_error: Option<Box<Error>>,
 }
 
 impl core::fmt::Debug for Connection {
@@ -228,17 +229,28 @@ impl Connection {
         }
         self.failed = true;
         self.rx.shut();
-        self.pending_error = Some(error);
+        self.pending_error = Some(Box::new(error));
     }
 
     /// Fails the connection and hands out the error at once (for `next_event`).
     fn fail_now(&mut self, error: Error) -> Option<Result<Event, Error>> {
         self.fail(error);
-        self.pending_error.take().map(Err)
+        self.pending_error.take().map(|e| Err(*e))
     }
 
     /// Whether frames are still read.
     fn reading(&self) -> bool {
         !self.failed && !self.close_received && !self.eof && !self.timers.close_expired
+    }
+}
+
+#[cfg(all(test, target_pointer_width = "64"))]
+mod tests {
+    /// The value itself is a large part of what an idle connection costs without compression
+    /// (docs/memory.md): growing it should be a decision, not an accident.
+    #[test]
+    fn connection_stays_small() {
+        let size = core::mem::size_of::<super::Connection>();
+        assert!(size <= 608, "Connection is {size} bytes");
     }
 }

@@ -289,7 +289,7 @@ impl Connection {
     /// send none (see [`Error`]).
     pub fn next_event(&mut self) -> Option<Result<Event, Error>> {
         if let Some(error) = self.pending_error.take() {
-            return Some(Err(error));
+            return Some(Err(*error));
         }
         if self.handshaking() {
             return self.poll_handshake();

@@ -20,26 +20,27 @@
 use core::time::Duration;
 
 use super::error::Error;
+use super::nanos::Nanos;
 use super::state::{State, Transport};
 use super::Connection;
 use crate::frame::OpCode;
 
 #[derive(Debug)]
 pub(super) struct Timers {
-    close_deadline: Option<Duration>,
+    close_deadline: Option<Nanos>,
     pub close_expired: bool,
-    keepalive_deadline: Option<Duration>,
+    keepalive_deadline: Option<Nanos>,
     /// Bytes arrived since the keepalive deadline was last set.
     pub activity: bool,
     ping_outstanding: bool,
-    send_deadline: Option<Duration>,
+    send_deadline: Option<Nanos>,
     /// When the transport last took output (or output became pending), as of the last poll.
-    output_taken_at: Duration,
-    idle_deadline: Option<Duration>,
+    output_taken_at: Nanos,
+    idle_deadline: Option<Nanos>,
     /// Bytes arrived since the last poll (sent and written bytes are the sender's `busy`).
     pub busy: bool,
     /// When the connection last had traffic, as of the last poll.
-    busy_at: Duration,
+    busy_at: Nanos,
     /// Everything was given back and nothing happened since: the idle timer needs no wake-up.
     resting: bool,
 }
@@ -53,10 +54,10 @@ impl Default for Timers {
             activity: false,
             ping_outstanding: false,
             send_deadline: None,
-            output_taken_at: Duration::ZERO,
+            output_taken_at: Nanos::ZERO,
             idle_deadline: None,
             busy: false,
-            busy_at: Duration::ZERO,
+            busy_at: Nanos::ZERO,
             // A new connection holds nothing to give back.
             resting: true,
         }
@@ -92,10 +93,10 @@ impl Connection {
     /// beyond its keepalive, so many quiet connections cost their host no timer work.
     #[must_use = "the returned deadline is when handle_timeout must be called"]
     pub fn poll_timeout(&mut self, now: Duration) -> Option<Duration> {
+        let now = Nanos::from(now);
         if self.close_timer_wanted() {
             if self.timers.close_deadline.is_none() {
-                self.timers.close_deadline =
-                    self.config.close_timeout.map(|t| now.saturating_add(t));
+                self.timers.close_deadline = self.config.close_timeout.map(|t| now.plus(t));
             }
         } else {
             self.timers.close_deadline = None;
@@ -105,7 +106,7 @@ impl Connection {
                 if self.timers.activity || self.timers.keepalive_deadline.is_none() {
                     self.timers.activity = false;
                     self.timers.ping_outstanding = false;
-                    self.timers.keepalive_deadline = Some(now.saturating_add(interval));
+                    self.timers.keepalive_deadline = Some(now.plus(interval));
                 }
             }
             _ => self.timers.keepalive_deadline = None,
@@ -121,11 +122,12 @@ impl Connection {
         .into_iter()
         .flatten()
         .min()
+        .map(Duration::from)
     }
 
     /// The send timeout runs while output is pending, from when it became pending or the
     /// transport last took some of it.
-    fn poll_send_timer(&mut self, now: Duration) {
+    fn poll_send_timer(&mut self, now: Nanos) {
         let taken = core::mem::take(&mut self.tx.taken);
         match self.config.send_timeout {
             Some(timeout) if self.tx.pending() > 0 => {
@@ -133,7 +135,7 @@ impl Connection {
                     self.timers.output_taken_at = now;
                 }
                 if self.timers.send_deadline.is_none() {
-                    self.timers.send_deadline = Some(now.saturating_add(timeout));
+                    self.timers.send_deadline = Some(now.plus(timeout));
                 }
             }
             _ => self.timers.send_deadline = None,
@@ -142,7 +144,7 @@ impl Connection {
 
     /// The idle timer runs from the first traffic after the connection last gave everything
     /// back, until it does so again.
-    fn poll_idle_timer(&mut self, now: Duration) {
+    fn poll_idle_timer(&mut self, now: Nanos) {
         let busy = core::mem::take(&mut self.timers.busy) | core::mem::take(&mut self.tx.busy);
         if busy {
             self.timers.busy_at = now;
@@ -151,7 +153,7 @@ impl Connection {
         match self.config.idle_timeout {
             Some(timeout) if !self.timers.resting => {
                 if self.timers.idle_deadline.is_none() {
-                    self.timers.idle_deadline = Some(self.timers.busy_at.saturating_add(timeout));
+                    self.timers.idle_deadline = Some(self.timers.busy_at.plus(timeout));
                 }
             }
             _ => self.timers.idle_deadline = None,
@@ -173,6 +175,7 @@ impl Connection {
     ///   [`hibernate`](Self::hibernate) does; while traffic goes on, it cuts down once per
     ///   period a buffer much larger than the period needed.
     pub fn handle_timeout(&mut self, now: Duration) {
+        let now = Nanos::from(now);
         if self.timers.close_deadline.is_some_and(|d| d <= now) {
             self.timers.close_deadline = None;
             // Stop reading, but keep what already arrived: `next_event` still decodes it
@@ -186,7 +189,7 @@ impl Connection {
                 if self.timers.activity {
                     self.timers.activity = false;
                     self.timers.ping_outstanding = false;
-                    self.timers.keepalive_deadline = Some(now.saturating_add(interval));
+                    self.timers.keepalive_deadline = Some(now.plus(interval));
                 } else if self.timers.ping_outstanding {
                     self.timers.keepalive_deadline = None;
                     self.fail(Error::KeepaliveTimeout);
@@ -195,7 +198,7 @@ impl Connection {
                         self.tx.write_control(OpCode::Ping, b"");
                     }
                     self.timers.ping_outstanding = true;
-                    self.timers.keepalive_deadline = Some(now.saturating_add(interval));
+                    self.timers.keepalive_deadline = Some(now.plus(interval));
                 }
             }
         }
@@ -206,7 +209,7 @@ impl Connection {
                 if core::mem::take(&mut self.tx.taken) {
                     self.timers.output_taken_at = now;
                 }
-                let expires = self.timers.output_taken_at.saturating_add(timeout);
+                let expires = self.timers.output_taken_at.plus(timeout);
                 if expires <= now {
                     self.timers.send_deadline = None;
                     self.fail(Error::SendTimeout);
@@ -224,7 +227,7 @@ impl Connection {
                 if core::mem::take(&mut self.timers.busy) | core::mem::take(&mut self.tx.busy) {
                     self.timers.busy_at = now;
                 }
-                let idle_at = self.timers.busy_at.saturating_add(timeout);
+                let idle_at = self.timers.busy_at.plus(timeout);
                 if idle_at <= now {
                     self.hibernate();
                 } else {

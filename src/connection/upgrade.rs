@@ -70,7 +70,7 @@ impl Connection {
     /// [`server`](Self::server) or [`client`](Self::client) its subprotocol and extension.
     #[must_use]
     pub fn after_handshake(mut self, negotiated: Negotiated, leftover: &[u8]) -> Self {
-        self.subprotocol = negotiated.subprotocol;
+        self.subprotocol = negotiated.subprotocol.map(String::into_boxed_str);
         self.extension = negotiated.extension;
         self.receive(leftover);
         self
@@ -149,7 +149,7 @@ impl Connection {
     /// received since.
     fn open_with(&mut self, negotiated: Negotiated, mut leftover: BytesMut) {
         self.phase = Phase::Open;
-        self.subprotocol = negotiated.subprotocol;
+        self.subprotocol = negotiated.subprotocol.map(String::into_boxed_str);
         self.extension = negotiated.extension;
         leftover.extend_from_slice(&self.rx.take_input());
         self.rx.set_input(leftover);
@@ -202,7 +202,8 @@ impl Connection {
                     Ok(None) => None,
                     Ok(Some(ClientOutcome::Accepted(accepted))) => {
                         self.open_with(accepted.negotiated, accepted.leftover);
-                        let subprotocol: Option<String> = self.subprotocol.clone();
+                        let subprotocol: Option<String> =
+                            self.subprotocol.as_deref().map(String::from);
                         Some(Ok(Event::Open { subprotocol }))
                     }
                     Ok(Some(ClientOutcome::Refused(refused))) => {
