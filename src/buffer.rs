@@ -21,11 +21,25 @@ use core::ops::{Deref, DerefMut};
 
 /// A [`BytesMut`], the largest capacity it had since its allocation was last replaced, and the
 /// most bytes it held at once since the last [`trim`](Self::trim).
+///
+/// The two counts are `u32`s, saturating at 4 GiB (a connection holds five of these buffers):
+/// a larger buffer is judged as a 4 GiB one, so it is cut down a little later and regrown
+/// from 4 GiB, never below what its bytes need.
 #[derive(Debug, Default)]
 pub(crate) struct RetainedBuf {
     buf: BytesMut,
-    high_water: usize,
-    peak: usize,
+    high_water: u32,
+    peak: u32,
+}
+
+/// A size as a saturated count.
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// A count as a size.
+fn size(n: u32) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
 }
 
 impl Deref for RetainedBuf {
@@ -65,18 +79,18 @@ impl RetainedBuf {
     /// capacity seen since it was last replaced (never less than the allocation's size).
     #[cfg(test)]
     pub fn allocated(&self) -> usize {
-        self.high_water
+        size(self.high_water)
     }
 
     /// The most bytes held at once since the last [`trim`](Self::trim).
     #[cfg(test)]
     pub fn peak(&self) -> usize {
-        self.peak
+        size(self.peak)
     }
 
     fn note(&mut self) {
-        self.high_water = self.high_water.max(self.buf.capacity());
-        self.peak = self.peak.max(self.buf.len());
+        self.high_water = self.high_water.max(count(self.buf.capacity()));
+        self.peak = self.peak.max(count(self.buf.len()));
     }
 
     pub fn extend_from_slice(&mut self, data: &[u8]) {
@@ -150,7 +164,7 @@ impl RetainedBuf {
 
     /// Replaces the buffer (the period's peak is kept).
     pub fn set(&mut self, buf: BytesMut) {
-        self.high_water = buf.capacity();
+        self.high_water = count(buf.capacity());
         self.buf = buf;
         self.note();
     }
@@ -179,10 +193,11 @@ impl RetainedBuf {
             return;
         }
         let needed = held.saturating_add(more);
-        let mut target = if needed.saturating_mul(2) <= self.high_water {
-            self.high_water
+        let high_water = size(self.high_water);
+        let mut target = if needed.saturating_mul(2) <= high_water {
+            high_water
         } else {
-            needed.max(self.high_water.saturating_mul(2))
+            needed.max(high_water.saturating_mul(2))
         };
         if let Some(limit) = limit {
             target = if limit <= needed.saturating_mul(2) {
@@ -205,7 +220,7 @@ impl RetainedBuf {
             BytesMut::from(&self.buf[..])
         };
         self.set(fresh);
-        self.peak = self.buf.len();
+        self.peak = count(self.buf.len());
     }
 
     /// Ends a period of the idle timer in which the connection was busy: an allocation out of
@@ -216,11 +231,11 @@ impl RetainedBuf {
     /// Returns whether it was cut down.
     pub fn trim(&mut self, keep: usize, need: usize) -> bool {
         self.note();
-        let cut = oversized(self.high_water, keep, self.peak.max(need));
+        let cut = oversized(size(self.high_water), keep, size(self.peak).max(need));
         if cut {
             self.release();
         }
-        self.peak = self.buf.len();
+        self.peak = count(self.buf.len());
         cut
     }
 }
