@@ -16,6 +16,7 @@
 //! a buffer much larger than the period's need is cut down ([`RetainedBuf::trim`]), and an
 //! idle connection gives back everything ([`RetainedBuf::release`]).
 
+use alloc::boxed::Box;
 use bytes::{Buf, BytesMut};
 use core::ops::{Deref, DerefMut};
 
@@ -237,6 +238,49 @@ impl RetainedBuf {
         }
         self.peak = count(self.buf.len());
         cut
+    }
+}
+
+/// A [`RetainedBuf`] that most connections never use (the input kept apart behind a large
+/// frame, the extension's scratch), held out of line: 8 bytes until first used, and again once
+/// given back empty.
+#[derive(Debug, Default)]
+pub(crate) struct LazyBuf(Option<Box<RetainedBuf>>);
+
+impl LazyBuf {
+    /// The buffer, created empty on first use.
+    pub fn get(&mut self) -> &mut RetainedBuf {
+        self.0.get_or_insert_with(Box::default)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, |b| b.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Takes every byte held, leaving nothing allocated.
+    pub fn take(&mut self) -> BytesMut {
+        self.0.take().map_or_else(BytesMut::new, |mut b| b.take())
+    }
+
+    /// [`RetainedBuf::release`], and the buffer itself goes once it holds nothing.
+    pub fn release(&mut self) {
+        if let Some(b) = self.0.as_mut() {
+            b.release();
+            if b.is_empty() {
+                self.0 = None;
+            }
+        }
+    }
+
+    /// [`RetainedBuf::trim`].
+    pub fn trim(&mut self, keep: usize, need: usize) {
+        if let Some(b) = self.0.as_mut() {
+            b.trim(keep, need);
+        }
     }
 }
 

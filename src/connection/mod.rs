@@ -251,6 +251,6 @@ mod tests {
     #[test]
     fn connection_stays_small() {
         let size = core::mem::size_of::<super::Connection>();
-        assert!(size <= 568, "Connection is {size} bytes");
+        assert!(size <= 504, "Connection is {size} bytes");
     }
 }

@@ -11,7 +11,7 @@ use super::error::Error;
 use super::event::Event;
 use super::state::Role;
 use super::Connection;
-use crate::buffer::RetainedBuf;
+use crate::buffer::{LazyBuf, RetainedBuf};
 use crate::close::{CloseCode, CloseFrame};
 use crate::extensions::{Decoded, ExtensionError};
 use crate::frame::{
@@ -81,7 +81,7 @@ pub(super) struct Receiver {
     /// it: put behind the frame, it would have to move to the front of the allocation (or to
     /// a new one) to make room for the next large frame, a second copy of every byte. Becomes
     /// the input buffer once the frame is handed out, and the frame's allocation the spare.
-    next: RetainedBuf,
+    next: LazyBuf,
     frame: FrameState,
     assembler: Assembler,
     decode_input: Option<DecodeInput>,
@@ -93,7 +93,7 @@ impl Receiver {
     pub fn new() -> Self {
         Self {
             buf: RetainedBuf::new(),
-            next: RetainedBuf::new(),
+            next: LazyBuf::default(),
             frame: FrameState::Header,
             assembler: Assembler::default(),
             decode_input: None,
@@ -108,7 +108,7 @@ impl Receiver {
     /// Stops reading: drops all input and partial messages.
     pub fn shut(&mut self) {
         self.buf = RetainedBuf::new();
-        self.next = RetainedBuf::new();
+        self.next = LazyBuf::default();
         self.frame = FrameState::Header;
         self.assembler.reset();
         self.decode_input = None;
@@ -171,8 +171,9 @@ impl Receiver {
     /// rest in `next`.
     fn append(&mut self, data: &[u8]) {
         if !self.next.is_empty() {
-            self.next.make_room(data.len(), None);
-            self.next.extend_from_slice(data);
+            let next = self.next.get();
+            next.make_room(data.len(), None);
+            next.extend_from_slice(data);
             return;
         }
         let (len, missing) = match self.frame {
@@ -192,8 +193,9 @@ impl Receiver {
         // Room for the rest and behind it for a frame as long as the one it follows (which
         // arrived whole): a stream of large frames then reuses two allocations without moving
         // a byte.
-        self.next.make_room(rest.len().saturating_add(len), None);
-        self.next.extend_from_slice(rest);
+        let next = self.next.get();
+        next.make_room(rest.len().saturating_add(len), None);
+        next.extend_from_slice(rest);
     }
 
     /// Splits a complete held frame's payload off the input buffer; input kept apart behind
@@ -201,7 +203,7 @@ impl Receiver {
     fn split_held(&mut self, len: usize) -> BytesMut {
         let payload = self.buf.split_to(len);
         if self.buf.is_empty() && !self.next.is_empty() {
-            core::mem::swap(&mut self.buf, &mut self.next);
+            core::mem::swap(&mut self.buf, self.next.get());
         }
         payload
     }
@@ -239,8 +241,9 @@ impl Connection {
         let want = want.max(1);
         if !self.rx.next.is_empty() {
             // Input is kept apart behind a complete held frame: new bytes go after it.
-            self.rx.next.make_room(want, None);
-            return self.rx.next.split_spare();
+            let next = self.rx.next.get();
+            next.make_room(want, None);
+            return next.split_spare();
         }
         let held = self.rx.buf.len();
         let frame_rest = match self.rx.frame {
@@ -268,7 +271,7 @@ impl Connection {
         if self.rx.next.is_empty() {
             self.rx.buf.unsplit(data);
         } else {
-            self.rx.next.unsplit(data);
+            self.rx.next.get().unsplit(data);
         }
         if received {
             self.timers.activity = true;

@@ -5,7 +5,7 @@ use super::error::SendError;
 use super::output::{Output, OutputBuf};
 use super::state::Role;
 use super::Connection;
-use crate::buffer::RetainedBuf;
+use crate::buffer::LazyBuf;
 use crate::close::CloseCode;
 use crate::entropy::Entropy;
 use crate::frame::{
@@ -82,7 +82,7 @@ struct Outgoing {
 pub(super) struct Sender {
     pub(super) out: Output,
     /// Extension output for the frame being written; emptied after each frame.
-    scratch: RetainedBuf,
+    scratch: LazyBuf,
     masking: Masking,
     outgoing: Option<Outgoing>,
     /// Bytes were queued or taken since the timers last looked (the idle timer's activity).
@@ -103,7 +103,7 @@ impl Sender {
     pub fn new(masking: Masking) -> Self {
         Self {
             out: Output::default(),
-            scratch: RetainedBuf::new(),
+            scratch: LazyBuf::default(),
             masking,
             outgoing: None,
             busy: false,
@@ -193,10 +193,11 @@ impl Sender {
     /// Writes a frame whose payload is the scratch buffer, then empties it (keeping its
     /// allocation for the next frame).
     fn write_scratch_frame(&mut self, fin: bool, rsv: u8, opcode: OpCode) {
-        let payload = self.scratch.take();
+        let payload = self.scratch.get().take();
         self.write_frame(fin, rsv, opcode, &payload);
-        self.scratch.set(payload);
-        self.scratch.clear();
+        let scratch = self.scratch.get();
+        scratch.set(payload);
+        scratch.clear();
     }
 
     /// Gives back the output and scratch allocations (see
@@ -206,7 +207,7 @@ impl Sender {
         self.scratch.release();
     }
 
-    /// Ends a busy period of the idle timer (see [`RetainedBuf::trim`]).
+    /// Ends a busy period of the idle timer (see [`RetainedBuf::trim`](crate::buffer::RetainedBuf::trim)).
     pub fn trim(&mut self, keep: usize) {
         self.out.trim(keep);
         self.scratch.trim(keep, 0);
@@ -345,8 +346,9 @@ impl Connection {
                 return Ok(());
             }
         };
-        if let Err(e) = self.tx.scratch.write_with(|out| ext.encode(data, fin, out)) {
-            self.tx.scratch.clear();
+        let scratch = self.tx.scratch.get();
+        if let Err(e) = scratch.write_with(|out| ext.encode(data, fin, out)) {
+            scratch.clear();
             return Err(SendError::Extension(e));
         }
         self.tx.write_scratch_frame(fin, rsv, opcode);
