@@ -171,7 +171,16 @@ impl Sender {
     /// reference when large (a server's [`PreparedMessage`](super::PreparedMessage)).
     pub fn write_framed(&mut self, header: &[u8], payload: Bytes) {
         self.busy = true;
-        self.out.buf().extend_from_slice(header);
+        // One reservation for the header and a copied payload, as `write_header` makes: a
+        // connection that gave its buffer back grows it once, not twice.
+        let copied = if payload.len() < SHARE_MIN {
+            payload.len()
+        } else {
+            0
+        };
+        let buf = self.out.buf();
+        buf.reserve(header.len() + copied);
+        buf.extend_from_slice(header);
         self.queue_payload(payload);
     }
 
